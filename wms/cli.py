@@ -1,0 +1,267 @@
+"""The `wms` command: demo, serve, database, integrity check, API keys and users."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
+from wms.config import ConfigurationError, Settings, get_settings
+
+app = typer.Typer(help="Warehouse management system.", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys for the JSON API.", no_args_is_help=True)
+user_app = typer.Typer(help="Users of the web UIs.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(user_app, name="user")
+
+console = Console()
+err = Console(stderr=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+Host = Annotated[str, typer.Option(help="Interface to listen on.")]
+Port = Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """One plain line on stderr and a non-zero exit."""
+    err.print(f"error: {message}", markup=False, highlight=False)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def plain_errors() -> Iterator[None]:
+    """Turn expected failures into one line and exit 2, never a traceback."""
+    from wms.errors import WmsError
+
+    try:
+        yield
+    except WmsError as exc:
+        fail(exc.message)
+    except ConfigurationError as exc:
+        fail(str(exc))
+    except OperationalError as exc:
+        fail(f"cannot reach the database: {str(exc.orig).strip().splitlines()[0]}")
+
+
+def _engine(settings: Settings, *, require_schema: bool = True) -> Engine:
+    from wms.db.engine import make_engine
+    from wms.db.migrate import is_up_to_date
+
+    engine = make_engine(settings.database_url)
+    if require_schema and not is_up_to_date(engine):
+        fail("the database schema is not up to date; run `wms db upgrade`")
+    return engine
+
+
+def _uow(engine: Engine) -> Any:
+    from wms.db.engine import make_session_factory
+    from wms.db.uow import UnitOfWork
+
+    return UnitOfWork(make_session_factory(engine))
+
+
+@app.callback()
+def _main() -> None:
+    from wms.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(level=settings.log_level, json=settings.log_json)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Create or migrate the schema to the latest revision."""
+    from wms.db.migrate import current_revision, upgrade
+
+    with plain_errors():
+        engine = _engine(get_settings(), require_schema=False)
+        upgrade(engine, revision)
+        console.print(f"database at revision {current_revision(engine)}")
+
+
+@app.command()
+def check(as_json: JsonFlag = False) -> None:
+    """Rebuild quants and stock levels from the ledger and compare; exit 1 on any disagreement."""
+    from wms.inventory.integrity import check_ledger
+
+    with plain_errors():
+        engine = _engine(get_settings())
+        started = time.perf_counter()
+        with _uow(engine) as uow:
+            report = check_ledger(uow.session)
+        elapsed = time.perf_counter() - started
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "moves": report.moves,
+                    "quants": report.quants,
+                    "levels": report.levels,
+                    "seconds": round(elapsed, 3),
+                    "discrepancies": [
+                        {**d.__dict__, "description": d.describe()} for d in report.discrepancies
+                    ],
+                }
+            )
+        )
+    elif report.ok:
+        console.print(
+            f"[green]ok[/green]: {report.moves} moves, {report.quants} quants and "
+            f"{report.levels} stock levels agree ({elapsed:.2f} s)"
+        )
+    else:
+        err.print(
+            f"{len(report.discrepancies)} disagreement(s) between the ledger and the stored stock:"
+        )
+        for item in report.discrepancies:
+            err.print(f"  {item.describe()}", markup=False, highlight=False)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@apikey_app.command("create")
+def apikey_create(
+    name: Annotated[str, typer.Argument(help="Who or what uses the key.")],
+    scope: Annotated[
+        list[str], typer.Option("--scope", help="admin, storefront or read; repeat for more.")
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Create an API key and print it once; only its hash is stored."""
+    from wms.auth.services import create_api_key
+
+    with plain_errors():
+        engine = _engine(get_settings())
+        with _uow(engine) as uow:
+            issued = create_api_key(uow, name=name, scopes=scope)
+            uow.commit()
+    if as_json:
+        print(json.dumps({"key": issued.key, "name": issued.name, "scopes": issued.scopes}))
+    else:
+        console.print(f"API key for {issued.name} ({', '.join(issued.scopes)}), shown only now:")
+        print(issued.key)
+
+
+@user_app.command("create")
+def user_create(
+    username: Annotated[str, typer.Argument()],
+    role: Annotated[str, typer.Option(help="admin, planner, inspector or operator.")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, help="Password or PIN.")],
+    display_name: Annotated[str | None, typer.Option(help="Name shown in the UIs.")] = None,
+) -> None:
+    """Create a user of the web UIs."""
+    from wms.auth.services import create_user
+
+    with plain_errors():
+        engine = _engine(get_settings())
+        with _uow(engine) as uow:
+            user = create_user(
+                uow,
+                username=username,
+                display_name=display_name or username,
+                role=role,
+                password=password,
+            )
+            uow.commit()
+    console.print(f"user {user.username} ({user.role.value}) created")
+
+
+@app.command()
+def serve(host: Host = "127.0.0.1", port: Port = 8000) -> None:
+    """Serve the web UIs and the API."""
+    with plain_errors():
+        settings = get_settings()
+        settings.require_secret_key()
+        _engine(settings)
+    _run_server(host, port)
+
+
+def _run_server(host: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run("wms.api.app:create_app", factory=True, host=host, port=port, log_config=None)
+
+
+@app.command()
+def demo(
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Create the data, then exit.")
+    ] = False,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Start again from an empty SQLite file.")
+    ] = False,
+    seed: Annotated[int, typer.Option(help="Random seed of the generated history.")] = 7,
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+) -> None:
+    """Create a demo database with realistic data (unless it exists), print logins, and serve."""
+    import os
+
+    from wms.demo import build_demo, describe_existing
+
+    os.environ["WMS_DEMO"] = "1"
+    get_settings.cache_clear()
+    settings = get_settings()
+    with plain_errors():
+        if reset:
+            _reset_sqlite(settings)
+        from wms.db.migrate import upgrade
+
+        engine = _engine(settings, require_schema=False)
+        upgrade(engine)
+        summary = describe_existing(engine)
+        if summary is None:
+            summary = build_demo(engine, seed=seed, progress=_progress)
+        else:
+            console.print(
+                "[yellow]using the existing demo database[/yellow] (--reset starts again)"
+            )
+    console.print(summary.render(host=host, port=port))
+    if not no_serve:
+        _run_server(host, port)
+
+
+def _reset_sqlite(settings: Settings) -> None:
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    if not settings.is_sqlite:
+        fail("--reset only deletes the embedded SQLite file; drop a PostgreSQL database yourself")
+    path = make_url(settings.database_url).database
+    if path and path != ":memory:":
+        for suffix in ("", "-wal", "-shm"):
+            Path(path + suffix).unlink(missing_ok=True)
+
+
+@contextmanager
+def _progress(total: int, description: str) -> Iterator[Callable[[int], None]]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    ) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda n: progress.advance(task, n)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

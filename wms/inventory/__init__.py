@@ -1,0 +1,1 @@
+"""Warehouses, locations, products, lots, the move ledger, quants and stock levels."""

@@ -1,0 +1,1 @@
+"""Alembic migrations; run them with `wms db upgrade`."""

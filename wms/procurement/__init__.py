@@ -1,0 +1,1 @@
+"""Suppliers, purchase orders, demand history and replenishment planning."""
