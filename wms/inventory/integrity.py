@@ -59,9 +59,9 @@ class _Names:
     """Readable names for ids, loaded once per check."""
 
     def __init__(self, session: Session) -> None:
-        self.skus = dict(session.execute(select(Product.id, Product.sku)).tuples().all())
-        self.lots = dict(session.execute(select(Lot.id, Lot.code)).tuples().all())
-        self.warehouses = dict(session.execute(select(Warehouse.id, Warehouse.code)).tuples().all())
+        self.skus = dict(session.execute(select(Product.id, Product.sku)).all())
+        self.lots = dict(session.execute(select(Lot.id, Lot.code)).all())
+        self.warehouses = dict(session.execute(select(Warehouse.id, Warehouse.code)).all())
         self.locations = {
             r.id: (f"{self.warehouses[r.warehouse_id]}/{r.code}" if r.warehouse_id else r.code)
             for r in session.execute(select(Location.id, Location.code, Location.warehouse_id))
@@ -95,7 +95,7 @@ def ledger_balances(session: Session) -> dict[QuantKey, int]:
         select(both.c.product_id, both.c.lot_id, both.c.location_id, func.sum(both.c.q)).group_by(
             both.c.product_id, both.c.lot_id, both.c.location_id
         )
-    ).tuples()
+    )
     return {(p, lot, loc): int(total) for p, lot, loc, total in rows}
 
 
@@ -225,5 +225,5 @@ def _transfers_in_transit(session: Session) -> list[tuple[int, int, int]]:
         )
         .join(Transfer, Transfer.id == TransferLine.transfer_id)
         .group_by(TransferLine.product_id, Transfer.to_warehouse_id)
-    ).tuples()
+    )
     return [(p, w, int(q)) for p, w, q in rows if q]

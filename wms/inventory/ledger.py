@@ -272,21 +272,19 @@ def _describe_shortages(
     product_ids = {k[0] for k, _, _ in shortages}
     lot_ids = {k[1] for k, _, _ in shortages if k[1] is not None}
     skus = dict(
-        session.execute(select(Product.id, Product.sku).where(Product.id.in_(product_ids)))
-        .tuples()
-        .all()
+        session.execute(select(Product.id, Product.sku).where(Product.id.in_(product_ids))).all()
     )
     lots = (
-        dict(session.execute(select(Lot.id, Lot.code).where(Lot.id.in_(lot_ids))).tuples().all())
+        dict(session.execute(select(Lot.id, Lot.code).where(Lot.id.in_(lot_ids))).all())
         if lot_ids
         else {}
     )
     wh_ids = {locations[k[2]].warehouse_id for k, _, _ in shortages} - {None}
     whs = (
         dict(
-            session.execute(select(Warehouse.id, Warehouse.code).where(Warehouse.id.in_(wh_ids)))
-            .tuples()
-            .all()
+            session.execute(
+                select(Warehouse.id, Warehouse.code).where(Warehouse.id.in_(wh_ids))
+            ).all()
         )
         if wh_ids
         else {}
@@ -403,18 +401,14 @@ def _describe_uncovered(
     skus = dict(
         session.execute(
             select(Product.id, Product.sku).where(Product.id.in_({k[0] for k, _, _ in items}))
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     whs = dict(
         session.execute(
             select(Warehouse.id, Warehouse.code).where(
                 Warehouse.id.in_({k[1] for k, _, _ in items})
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     return [
         UncoveredLine(

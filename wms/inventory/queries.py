@@ -197,18 +197,14 @@ def snapshot_views(session: Session, snapshots: Sequence[LevelSnapshot]) -> list
     skus = dict(
         session.execute(
             select(Product.id, Product.sku).where(Product.id.in_({s.product_id for s in snapshots}))
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     whs = dict(
         session.execute(
             select(Warehouse.id, Warehouse.code).where(
                 Warehouse.id.in_({s.warehouse_id for s in snapshots})
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     keys = [(s.product_id, s.warehouse_id) for s in snapshots]
     rows = {
