@@ -1,0 +1,1 @@
+"""Adapters to outside systems: the storefront (webhooks) and Odoo."""

@@ -186,6 +186,46 @@ def serve(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     _run_server(host, port)
 
 
+@app.command()
+def worker(
+    beat: Annotated[
+        bool, typer.Option("--beat", help="Also run the scheduler in this process.")
+    ] = False,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 2,
+    loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+) -> None:
+    """Run a Celery worker on WMS_BROKER_URL (deliveries, expiries, solves, scheduled jobs)."""
+    from wms.events.celery_app import create_celery
+
+    with plain_errors():
+        settings = get_settings()
+        if not settings.broker_url:
+            fail(
+                "WMS_BROKER_URL is not set; without a broker the server runs background work itself"
+            )
+        _engine(settings)
+        celery = create_celery(settings)
+    argv = ["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "--without-gossip"]
+    if beat:
+        argv += ["--beat", "--schedule=var/celerybeat-schedule"]
+    celery.worker_main(argv)
+
+
+@app.command()
+def beat(loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO") -> None:
+    """Run the Celery beat scheduler alone (one per deployment)."""
+    from wms.events.celery_app import create_celery
+
+    with plain_errors():
+        settings = get_settings()
+        if not settings.broker_url:
+            fail(
+                "WMS_BROKER_URL is not set; without a broker the server runs scheduled jobs itself"
+            )
+        celery = create_celery(settings)
+    celery.start(["beat", f"--loglevel={loglevel}", "--schedule=var/celerybeat-schedule"])
+
+
 def _run_server(host: str, port: int) -> None:
     import uvicorn
 

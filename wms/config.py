@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         default=None, description="Signs sessions and secrets; required outside demo mode."
     )
+    run_jobs_in_process: bool = Field(
+        default=True,
+        description="Without a broker, run scheduled jobs on a thread of the server process.",
+    )
     demo: bool = Field(default=False, description="Demo mode: a built-in secret key is allowed.")
     log_level: str = "INFO"
     log_json: bool = Field(default=False, description="Log lines as JSON instead of key=value.")

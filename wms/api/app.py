@@ -16,6 +16,7 @@ from wms.api import problems
 from wms.api.routers import catalog, inventory
 from wms.config import Settings, get_settings
 from wms.db.engine import make_engine, make_session_factory
+from wms.events.inprocess import InProcessScheduler
 
 log = structlog.get_logger("wms.http")
 
@@ -32,7 +33,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        scheduler = None
+        if not settings.broker_url and settings.run_jobs_in_process:
+            scheduler = InProcessScheduler(app.state.session_factory)
+            scheduler.start()
         yield
+        if scheduler is not None:
+            scheduler.stop()
         engine.dispose()
 
     app = FastAPI(

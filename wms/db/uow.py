@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import random
+import time
+from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
+import structlog
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
+log = structlog.get_logger("wms.db")
+
+# PostgreSQL SQLSTATEs after which the whole transaction can safely run again.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
 
 
 class UnitOfWork:
@@ -47,3 +58,33 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         self.session.rollback()
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Whether ``exc`` is a deadlock or serialization failure that a fresh attempt may pass."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    return getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+def transaction(
+    session_factory: sessionmaker[Session],
+    work: Callable[[UnitOfWork], T],
+    *,
+    attempts: int = 5,
+) -> T:
+    """Run ``work`` in a unit of work and commit; run it again after a deadlock, with backoff."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with UnitOfWork(session_factory) as uow:
+                result = work(uow)
+                uow.commit()
+                return result
+        except DBAPIError as exc:
+            if not is_retryable(exc) or attempt == attempts:
+                raise
+            log.warning(
+                "transaction_retried", attempt=attempt, sqlstate=getattr(exc.orig, "sqlstate", None)
+            )
+            time.sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))  # noqa: S311 - jitter, not a secret
+    raise AssertionError("unreachable")

@@ -9,6 +9,10 @@ global order, so that parallel postings serialise where they overlap and can nev
 
 Every shortfall is collected before anything is raised, so an error lists all short lines.
 The CHECK constraints on both tables are the backstop if a future code path forgets a check.
+
+The order holds within one posting. Each stock service is one posting; a use case that makes
+several postings in one transaction (a hold, then a shipment) cannot keep one global order, so
+it runs through ``wms.db.uow.transaction``, which retries the whole transaction on a deadlock.
 """
 
 from __future__ import annotations
@@ -307,16 +311,25 @@ def _describe_shortages(
 
 
 def lock_levels(session: Session, keys: Iterable[LevelKey]) -> dict[LevelKey, Row[Any]]:
-    """Create missing level rows, then lock all of them in (product, warehouse) order."""
+    """Lock the level rows of ``keys`` in (product, warehouse) order, creating any that are missing."""
     keys = sorted(set(keys))
     if not keys:
         return {}
-    session.execute(
-        insert_for(session, _LEVELS).on_conflict_do_nothing(
-            index_elements=["product_id", "warehouse_id"]
-        ),
-        [{"product_id": p, "warehouse_id": w} for p, w in keys],
-    )
+    rows = _select_levels_for_update(session, keys)
+    missing = [key for key in keys if key not in rows]
+    if missing:
+        # Rare (levels are created with products and warehouses); a concurrent creator is harmless.
+        session.execute(
+            insert_for(session, _LEVELS).on_conflict_do_nothing(
+                index_elements=["product_id", "warehouse_id"]
+            ),
+            [{"product_id": p, "warehouse_id": w} for p, w in missing],
+        )
+        rows.update(_select_levels_for_update(session, missing))
+    return rows
+
+
+def _select_levels_for_update(session: Session, keys: list[LevelKey]) -> dict[LevelKey, Row[Any]]:
     rows = session.execute(
         select(
             _LEVELS.c.id,

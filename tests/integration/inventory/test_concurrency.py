@@ -1,0 +1,270 @@
+"""Concurrency on PostgreSQL: parallel sessions race for the same stock; none oversells or deadlocks."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable
+
+import pytest
+
+from tests import factories
+from tests.conftest import Database
+from wms.db.uow import UnitOfWork, transaction
+from wms.inventory import levels, stock
+from wms.inventory.errors import InsufficientStock, StockAllocated
+from wms.inventory.integrity import check_ledger
+from wms.inventory.levels import LevelLine
+
+Outcome = str
+
+
+def race(db: Database, workers: int, action: Callable[[UnitOfWork, int], None]) -> Counter[Outcome]:
+    """Run ``action`` in ``workers`` threads, each in its own session, released together."""
+    barrier = threading.Barrier(workers)
+    outcomes: Counter[Outcome] = Counter()
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def run(index: int) -> None:
+        barrier.wait(timeout=30)
+        try:
+            with db.uow() as uow:
+                action(uow, index)
+                uow.commit()
+            result = "ok"
+        except (InsufficientStock, StockAllocated) as exc:
+            result = type(exc).__name__
+        except BaseException as exc:  # a deadlock or constraint error is a failure of the test
+            with lock:
+                errors.append(exc)
+            result = "error"
+        with lock:
+            outcomes[result] += 1
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a worker hung"
+    assert not errors, f"unexpected errors: {errors[:3]!r}"
+    return outcomes
+
+
+def assert_consistent(db: Database) -> None:
+    with db.uow() as uow:
+        report = check_ledger(uow.session)
+    assert report.ok, [d.describe() for d in report.discrepancies]
+    assert db.scalar("SELECT count(*) FROM quants WHERE quantity < 0") == 0
+
+
+@pytest.fixture
+def stocked(pg: Database) -> Database:
+    with pg.uow() as uow:
+        factories.warehouse(uow, "SHA", bins=4)
+        factories.warehouse(uow, "CAN", bins=2)
+        for sku in ("LAST", "X", "Y"):
+            factories.product(uow, sku)
+        stock.receive(uow, sku="LAST", quantity=10, warehouse="SHA", location="B01", actor="t")
+        stock.receive(uow, sku="X", quantity=100, warehouse="SHA", location="B01", actor="t")
+        stock.receive(uow, sku="X", quantity=100, warehouse="SHA", location="B02", actor="t")
+        stock.receive(uow, sku="Y", quantity=100, warehouse="SHA", location="B01", actor="t")
+        stock.receive(uow, sku="Y", quantity=100, warehouse="SHA", location="B02", actor="t")
+        uow.commit()
+    return pg
+
+
+def test_fifty_sessions_holding_the_last_ten_units_exactly_ten_win(stocked: Database) -> None:
+    outcomes = race(
+        stocked, 50, lambda uow, _: levels.reserve(uow, lines=[LevelLine("LAST", "SHA", 1)])
+    )
+    assert outcomes == Counter({"ok": 10, "InsufficientStock": 40})
+    assert (
+        stocked.scalar(
+            "SELECT reserved FROM stock_levels sl JOIN products p ON p.id = sl.product_id "
+            "JOIN warehouses w ON w.id = sl.warehouse_id WHERE p.sku = 'LAST' AND w.code = 'SHA'"
+        )
+        == 10
+    )
+    # each winning hold bumped the version once, and nothing else changed it
+    assert (
+        stocked.scalar(
+            "SELECT version FROM stock_levels sl JOIN products p ON p.id = sl.product_id "
+            "JOIN warehouses w ON w.id = sl.warehouse_id WHERE p.sku = 'LAST' AND w.code = 'SHA'"
+        )
+        == 11
+    )
+    assert_consistent(stocked)
+
+
+def test_fifty_sessions_shipping_the_last_ten_units_exactly_ten_win(stocked: Database) -> None:
+    outcomes = race(
+        stocked,
+        50,
+        lambda uow, _: stock.deliver(
+            uow, warehouse="SHA", lines=[stock.PickedLine("LAST", 1, "B01")], actor="t"
+        ),
+    )
+    assert outcomes == Counter({"ok": 10, "InsufficientStock": 40})
+    assert stocked.scalar("SELECT count(*) FROM moves WHERE reason = 'shipment'") == 10
+    assert_consistent(stocked)
+
+
+def test_moves_crossing_the_same_quants_in_opposite_orders_neither_deadlock_nor_go_negative(
+    stocked: Database,
+) -> None:
+    """Each worker makes 10 postings, each in its own transaction, as every stock service does."""
+
+    def shuffle(index: int) -> None:
+        rng = random.Random(index)
+        first, second = ("X", "Y") if index % 2 else ("Y", "X")
+        for _ in range(10):
+            source, target = ("B01", "B02") if rng.random() < 0.5 else ("B02", "B01")
+            with stocked.uow() as uow:
+                kind = rng.randrange(3)
+                try:
+                    if kind == 0:  # two products from both bins in one posting, opposite orders
+                        stock.deliver(
+                            uow,
+                            warehouse="SHA",
+                            actor="t",
+                            lines=[
+                                stock.PickedLine(first, 1, source),
+                                stock.PickedLine(second, 1, target),
+                            ],
+                        )
+                    elif kind == 1:
+                        stock.move(
+                            uow,
+                            sku=first,
+                            quantity=rng.randint(1, 30),
+                            warehouse="SHA",
+                            from_location=source,
+                            to_location=target,
+                            actor="t",
+                        )
+                    else:
+                        stock.ship_transfer(
+                            uow,
+                            from_warehouse="SHA",
+                            to_warehouse="CAN",
+                            actor="t",
+                            lines=[
+                                stock.TransferLineRequest(second, 1, target),
+                                stock.TransferLineRequest(first, 1, source),
+                            ],
+                        )
+                    uow.commit()
+                except InsufficientStock:
+                    continue
+
+    outcomes = race(stocked, 24, lambda _uow, index: shuffle(index))
+    assert outcomes == Counter({"ok": 24})
+    shipped = int(
+        str(
+            stocked.scalar("SELECT coalesce(sum(quantity), 0) FROM moves WHERE reason = 'shipment'")
+        )
+    )
+    on_hand = int(
+        str(
+            stocked.scalar(
+                "SELECT sum(on_hand) + sum(incoming) FROM stock_levels sl JOIN products p ON p.id = sl.product_id "
+                "WHERE p.sku IN ('X','Y')"
+            )
+        )
+    )
+    assert on_hand + shipped == 400  # nothing created or lost: in stock, in transit, or shipped
+    assert_consistent(stocked)
+
+
+def test_multi_step_transactions_complete_through_retry_on_deadlock(stocked: Database) -> None:
+    """Two postings in one transaction cannot keep one lock order; `transaction` retries them."""
+    attempts = Counter[int]()
+
+    def move_then_ship(index: int) -> None:
+        first, second = ("X", "Y") if index % 2 else ("Y", "X")
+
+        def work(uow: UnitOfWork) -> None:
+            attempts[index] += 1
+            stock.move(
+                uow,
+                sku=first,
+                quantity=1,
+                warehouse="SHA",
+                from_location="B01",
+                to_location="B02",
+                actor="t",
+            )
+            stock.deliver(
+                uow, warehouse="SHA", actor="t", lines=[stock.PickedLine(second, 1, "B01")]
+            )
+
+        for _ in range(3):
+            transaction(stocked.session_factory, work, attempts=ATTEMPTS)
+
+    outcomes = race(stocked, 6, lambda _uow, index: move_then_ship(index))
+    assert outcomes == Counter({"ok": 6})
+    assert stocked.scalar("SELECT count(*) FROM moves WHERE reason = 'shipment'") == 6 * 3
+    assert_consistent(stocked)
+
+
+ATTEMPTS = 10
+
+
+def test_holds_and_adjustments_racing_never_oversell(stocked: Database) -> None:
+    """Reservations and stock removals on the same level: committed + reserved stays sellable."""
+
+    def act(uow: UnitOfWork, index: int) -> None:
+        if index % 3 == 0:
+            stock.adjust(
+                uow,
+                sku="LAST",
+                warehouse="SHA",
+                quantity=-2,
+                location="B01",
+                reason="lost",
+                actor="t",
+            )
+        else:
+            levels.reserve(uow, lines=[LevelLine("LAST", "SHA", 1)])
+
+    race(stocked, 30, act)
+    on_hand, reserved = (
+        stocked.scalar(
+            "SELECT on_hand FROM stock_levels sl JOIN products p ON p.id = sl.product_id "
+            "JOIN warehouses w ON w.id = sl.warehouse_id WHERE p.sku = 'LAST' AND w.code = 'SHA'"
+        ),
+        stocked.scalar(
+            "SELECT reserved FROM stock_levels sl JOIN products p ON p.id = sl.product_id "
+            "JOIN warehouses w ON w.id = sl.warehouse_id WHERE p.sku = 'LAST' AND w.code = 'SHA'"
+        ),
+    )
+    assert int(str(reserved)) <= int(str(on_hand))
+    assert_consistent(stocked)
+
+
+def test_parallel_receipts_of_a_new_lot_create_it_once(stocked: Database) -> None:
+    from datetime import date
+
+    with stocked.uow() as uow:
+        factories.product(uow, "TEA", lot_tracked=True, shelf_life_days=365)
+        uow.commit()
+    outcomes = race(
+        stocked,
+        16,
+        lambda uow, i: stock.receive(
+            uow,
+            sku="TEA",
+            quantity=1,
+            warehouse="SHA",
+            location=f"B0{i % 4 + 1}",
+            lot="NEW",
+            expiry_date=date(2030, 1, 1),
+            actor="t",
+        ),
+    )
+    assert outcomes == Counter({"ok": 16})
+    assert stocked.scalar("SELECT count(*) FROM lots WHERE code = 'NEW'") == 1
+    assert_consistent(stocked)

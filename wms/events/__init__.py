@@ -1,0 +1,1 @@
+"""Background work: scheduled jobs, the Celery app, and the in-process runner of the embedded default."""

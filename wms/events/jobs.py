@@ -1,0 +1,58 @@
+"""Scheduled jobs: plain functions over a session factory, run by Celery beat or in-process.
+
+A job takes no arguments besides the session factory, is idempotent, and owns its transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy.orm import Session, sessionmaker
+
+from wms.db.uow import UnitOfWork
+from wms.inventory.integrity import check_ledger
+
+log = structlog.get_logger("wms.jobs")
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every: timedelta
+    run: Callable[[sessionmaker[Session]], dict[str, Any]]
+    description: str
+
+
+def verify_ledger(session_factory: sessionmaker[Session]) -> dict[str, Any]:
+    """Rebuild stock from the ledger and log every disagreement (what `wms check` does)."""
+    with UnitOfWork(session_factory) as uow:
+        report = check_ledger(uow.session)
+    result = {"ok": report.ok, "moves": report.moves, "discrepancies": len(report.discrepancies)}
+    if report.ok:
+        log.info("ledger_verified", **result)
+    else:
+        log.error(
+            "ledger_disagrees", **result, first=[d.describe() for d in report.discrepancies[:10]]
+        )
+    return result
+
+
+JOBS: tuple[Job, ...] = (
+    Job(
+        name="wms.verify_ledger",
+        every=timedelta(hours=6),
+        run=verify_ledger,
+        description="Rebuild quants and stock levels from the ledger and report disagreements.",
+    ),
+)
+
+
+def job(name: str) -> Job:
+    for candidate in JOBS:
+        if candidate.name == name:
+            return candidate
+    raise KeyError(name)

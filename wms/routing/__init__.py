@@ -1,0 +1,1 @@
+"""Delivery allocation (which warehouse ships what), vehicle routing and pick paths."""
