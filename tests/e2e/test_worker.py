@@ -32,7 +32,7 @@ def worker(pg: Database) -> Iterator[Settings]:
         "WMS_SECRET_KEY": "t",
     }
     wms = Path(sys.executable).parent / "wms"
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [str(wms), "worker", "--concurrency", "1", "--loglevel", "WARNING"],
         env=env,
         stdout=subprocess.DEVNULL,

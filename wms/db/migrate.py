@@ -25,6 +25,15 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         connection.commit()
 
 
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the database schema back down to ``revision`` (``base`` removes everything)."""
+    config = alembic_config(engine)
+    with engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+        connection.commit()
+
+
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
