@@ -67,6 +67,7 @@ def pg_engine() -> Iterator[Engine]:
 def _truncate(engine: Engine) -> None:
     tables = [t.name for t in metadata.sorted_tables if t.name not in _KEEP]
     with engine.begin() as connection:
+        connection.execute(text("SET LOCAL wms.allow_ledger_truncate = 'on'"))
         connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         connection.execute(text("DELETE FROM locations WHERE warehouse_id IS NOT NULL"))
         connection.execute(text("DELETE FROM warehouses"))

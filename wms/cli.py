@@ -34,7 +34,7 @@ Port = Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")]
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """One plain line on stderr and a non-zero exit."""
-    err.print(f"error: {message}", markup=False, highlight=False)
+    err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -125,7 +125,7 @@ def check(as_json: JsonFlag = False) -> None:
             f"{len(report.discrepancies)} disagreement(s) between the ledger and the stored stock:"
         )
         for item in report.discrepancies:
-            err.print(f"  {item.describe()}", markup=False, highlight=False)
+            err.print(f"  {item.describe()}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(0 if report.ok else 1)
 
 

@@ -302,7 +302,7 @@ def build_demo(engine: Engine, *, seed: int = 7, progress: Progress) -> DemoSumm
         uow.commit()
     world = _World(rng=rng, items=items, bins=bins)
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    start = today - timedelta(days=HISTORY_DAYS)
+    start = today - timedelta(days=HISTORY_DAYS + 1)  # the last simulated day is yesterday
     with progress(HISTORY_DAYS + 1, "history") as advance:
         with UnitOfWork(factory) as uow:
             _opening_stock(uow, world, start)

@@ -8,7 +8,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wms.errors import ErrorKind, WmsError
@@ -125,6 +125,16 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    # A value the database cannot hold (a total beyond its integer range): refused, nothing written.
+    log.warning("value_out_of_range", path=request.url.path, error=str(getattr(exc, "orig", exc)))
+    return problem(
+        422,
+        code="value_out_of_range",
+        detail="a value, or a total it would produce, is out of the stored range; nothing was written",
+    )
+
+
 async def _operational_error(request: Request, exc: Exception) -> JSONResponse:
     log.error("database_unavailable", path=request.url.path, error=str(exc))
     return problem(
@@ -147,5 +157,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(OperationalError, _operational_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -5,11 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from wms.inventory.stock import MAX_QUANTITY
 
 T = TypeVar("T")
 
 Code = Annotated[str, Field(min_length=1, max_length=16)]
+Quantity = Annotated[int, Field(strict=True, ge=-MAX_QUANTITY, le=MAX_QUANTITY)]
+Measure = Annotated[int, Field(strict=True, ge=0, le=2**31 - 1)]
+Days = Annotated[int, Field(strict=True, ge=1, le=36500)]
 Sku = Annotated[str, Field(min_length=1, max_length=64)]
 
 
@@ -49,7 +54,7 @@ class WarehouseOut(BaseModel):
 
 class PackIn(Body):
     name: Annotated[str, Field(min_length=1, max_length=32)]
-    quantity: StrictInt
+    quantity: Annotated[int, Field(strict=True, ge=2, le=MAX_QUANTITY)]
     gtin: str | None = None
 
 
@@ -67,10 +72,10 @@ class ProductIn(Body):
     ] = None
     description: Annotated[str, Field(max_length=4000)] = ""
     base_unit: Annotated[str, Field(min_length=1, max_length=16)] = "EA"
-    weight_g: StrictInt | None = None
-    volume_cm3: StrictInt | None = None
-    lot_tracked: bool = False
-    shelf_life_days: StrictInt | None = None
+    weight_g: Measure | None = None
+    volume_cm3: Measure | None = None
+    lot_tracked: StrictBool = False
+    shelf_life_days: Days | None = None
     packs: list[PackIn] = Field(default_factory=list, max_length=10)
 
 
@@ -108,7 +113,7 @@ class LevelOut(BaseModel):
 class AdjustmentIn(Body):
     sku: Sku
     warehouse: Code
-    quantity: StrictInt = Field(
+    quantity: Quantity = Field(
         description="Signed: positive adds stock, negative removes it. Not zero."
     )
     reason: Annotated[str, Field(min_length=1, max_length=32, examples=["cycle_count"])]

@@ -8,6 +8,8 @@ import json
 
 from wms.errors import ValidationFailed
 
+MAX_ID = 2**31 - 1  # list endpoints page over 32-bit keys
+
 
 def encode_cursor(last_id: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"after": last_id}).encode()).decode().rstrip("=")
@@ -22,6 +24,6 @@ def decode_cursor(cursor: str | None, *, field: str = "cursor") -> int:
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))["after"]
     except (binascii.Error, ValueError, KeyError, TypeError) as exc:
         raise ValidationFailed("not a cursor this API returned", field=field) from exc
-    if not isinstance(value, int) or value < 0:
+    if type(value) is not int or not 0 <= value <= MAX_ID:
         raise ValidationFailed("not a cursor this API returned", field=field)
     return value

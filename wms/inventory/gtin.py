@@ -19,7 +19,7 @@ def check_digit(body: str) -> int:
 def normalise_gtin(raw: str, *, field: str = "gtin") -> str:
     """GTIN-8/12/13/14 as a validated, zero-padded GTIN-14; raises ``InvalidGtin``."""
     value = raw.strip()
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise InvalidGtin(raw, "only digits are allowed", field=field)
     if len(value) not in _VALID_LENGTHS:
         raise InvalidGtin(raw, "a GTIN has 8, 12, 13 or 14 digits", field=field)

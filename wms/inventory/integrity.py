@@ -100,7 +100,14 @@ def ledger_balances(session: Session) -> dict[QuantKey, int]:
 
 
 def check_ledger(session: Session) -> CheckReport:
-    """Compare quants and stock levels with the ledger; every disagreement is listed."""
+    """Compare quants and stock levels with the ledger; every disagreement is listed.
+
+    All queries must see one snapshot, or postings committed between them would show up as
+    disagreements on a live system: on PostgreSQL the check runs as REPEATABLE READ, so call it
+    on a session that has not queried yet. (SQLite serialises writers; its reads see one state.)
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     names = _Names(session)
     balances = ledger_balances(session)
     kinds = {

@@ -138,9 +138,12 @@ def post_moves(
     for key, counters in (counter_deltas or {}).items():
         for name, delta in counters.items():
             level_deltas[key][name] += delta
-    _apply_quants(session, quant_deltas, locations)
     posting = Posting(moves=len(lines))
-    posting.levels = apply_level_deltas(session, level_deltas)
+    # A refused posting must leave the caller's transaction as it found it: increments are
+    # written while the keys are walked in lock order, before a later key may turn out short.
+    with session.begin_nested():
+        _apply_quants(session, quant_deltas, locations)
+        posting.levels = apply_level_deltas(session, level_deltas)
     if lines:
         when = occurred_at or utcnow()
         session.execute(

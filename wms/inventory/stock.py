@@ -60,12 +60,20 @@ SELLABLE_KINDS = (
 )
 
 
+# One operation moves at most this many base units; counters are 32-bit in the database.
+MAX_QUANTITY = 1_000_000_000
+
+
 def positive_quantity(quantity: int, *, field: str = "quantity") -> int:
     """``quantity`` if it is a positive whole number; raises ``InvalidQuantity`` otherwise."""
     if isinstance(quantity, bool) or not isinstance(quantity, int):
         raise InvalidQuantity(quantity, "is not a whole number", field=field)
     if quantity <= 0:
         raise InvalidQuantity(quantity, "must be positive", field=field)
+    if quantity > MAX_QUANTITY:
+        raise InvalidQuantity(
+            quantity, f"is more than {MAX_QUANTITY} in one operation", field=field
+        )
     return quantity
 
 
@@ -178,6 +186,7 @@ def adjust(
         ) from exc
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity == 0:
         raise InvalidQuantity(quantity, "must be a non-zero whole number (negative removes stock)")
+    positive_quantity(abs(quantity))
     product = get_product(session, sku)
     wh = get_warehouse(session, warehouse)
     counterpart = get_virtual_location(session, LocationKind.ADJUSTMENT)

@@ -268,3 +268,49 @@ def test_parallel_receipts_of_a_new_lot_create_it_once(stocked: Database) -> Non
     assert outcomes == Counter({"ok": 16})
     assert stocked.scalar("SELECT count(*) FROM lots WHERE code = 'NEW'") == 1
     assert_consistent(stocked)
+
+
+def test_the_integrity_check_reads_one_snapshot_while_writers_post(stocked: Database) -> None:
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def writer(index: int) -> None:
+        rng = random.Random(index)
+        while not stop.is_set():
+            source, target = ("B01", "B02") if rng.random() < 0.5 else ("B02", "B01")
+            try:
+                with stocked.uow() as uow:
+                    stock.move(
+                        uow,
+                        sku="X",
+                        quantity=1,
+                        warehouse="SHA",
+                        from_location=source,
+                        to_location=target,
+                        actor="t",
+                    )
+                    stock.deliver(
+                        uow, warehouse="SHA", lines=[stock.PickedLine("Y", 1, source)], actor="t"
+                    )
+                    uow.commit()
+            except InsufficientStock:
+                continue
+            except BaseException as exc:
+                errors.append(exc)
+                return
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    try:
+        reports = []
+        for _ in range(15):
+            with stocked.uow() as uow:
+                reports.append(check_ledger(uow.session))
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert not errors
+    assert len({r.moves for r in reports}) > 1, "the writers did not run during the checks"
+    assert all(r.ok for r in reports), [d.describe() for r in reports for d in r.discrepancies][:5]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+import sqlalchemy.exc
 
 from tests import factories
 from tests.conftest import Database
@@ -280,20 +281,46 @@ def test_delivering_committed_stock_consumes_the_commitment(shanghai: Database) 
     assert (got["on_hand"], got["committed"], got["available"]) == (1, 0, 1)
 
 
-def test_the_ledger_refuses_updates_and_deletes(shanghai: Database) -> None:
+def test_the_ledger_refuses_updates_deletes_and_truncation(shanghai: Database) -> None:
     with shanghai.uow() as uow:
         stock.receive(uow, sku="MUG-1", quantity=5, warehouse="SHA", location="B01", actor="t")
         uow.commit()
-    import sqlalchemy.exc
-
-    with (
-        shanghai.engine.begin() as connection,
-        pytest.raises(sqlalchemy.exc.DBAPIError, match="append-only"),
+    for statement in (
+        "UPDATE moves SET quantity = 50",
+        "DELETE FROM moves",
+        "TRUNCATE moves CASCADE",
     ):
-        connection.exec_driver_sql("UPDATE moves SET quantity = 50")
-    with (
-        shanghai.engine.begin() as connection,
-        pytest.raises(sqlalchemy.exc.DBAPIError, match="append-only"),
-    ):
-        connection.exec_driver_sql("DELETE FROM moves")
+        with (
+            shanghai.engine.begin() as connection,
+            pytest.raises(sqlalchemy.exc.DBAPIError, match="append-only"),
+        ):
+            connection.exec_driver_sql(statement)
     assert shanghai.scalar("SELECT sum(quantity) FROM moves") == 5
+
+
+def test_a_refused_posting_leaves_the_callers_transaction_untouched(shanghai: Database) -> None:
+    """B01 sorts before B02: the increment is written first, then the shortage is found."""
+    with shanghai.uow() as uow:
+        stock.receive(uow, sku="MUG-1", quantity=2, warehouse="SHA", location="B02", actor="t")
+        uow.commit()
+    with shanghai.uow() as uow:
+        with pytest.raises(InsufficientStock):
+            stock.move(
+                uow,
+                sku="MUG-1",
+                quantity=5,
+                warehouse="SHA",
+                from_location="B02",
+                to_location="B01",
+                actor="t",
+            )
+        stock.receive(uow, sku="MUG-1", quantity=1, warehouse="SHA", location="B03", actor="t")
+        uow.commit()  # a caller that catches the refusal and goes on commits only its own work
+    assert (
+        shanghai.scalar(
+            "SELECT count(*) FROM quants q JOIN locations l ON l.id = q.location_id "
+            "WHERE l.code = 'B01' AND q.quantity > 0"
+        )
+        == 0
+    )
+    assert_ledger_agrees(shanghai)

@@ -1,0 +1,1 @@
+"""The JSON API on PostgreSQL, through FastAPI's test client."""

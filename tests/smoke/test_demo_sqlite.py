@@ -1,0 +1,213 @@
+"""The embedded default: `wms demo` builds a realistic SQLite database that `wms check` trusts."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from wms.auth.models import Scope
+from wms.auth.services import verify_api_key
+from wms.db.engine import make_engine, make_session_factory
+from wms.db.uow import UnitOfWork
+from wms.inventory.gtin import normalise_gtin
+
+WMS = str(Path(sys.executable).parent / "wms")
+DEFAULT_DATABASE = Path("var") / "wms.sqlite3"
+
+pytestmark = pytest.mark.slow
+
+
+def wms_env(**settings: str) -> dict[str, str]:
+    """This process's environment without any WMS_ setting (or terminal width), plus ``settings``."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("WMS_") and k not in {"COLUMNS", "LINES"}
+    }
+    return {**env, **settings}
+
+
+def run_wms(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """`wms` with the default settings, as a first-time user runs it from ``cwd``."""
+    return subprocess.run(
+        [WMS, *args],
+        env=wms_env(),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@dataclass(frozen=True)
+class Demo:
+    directory: Path
+    output: str
+    built_at: datetime
+    finished_at: datetime
+
+    @property
+    def database(self) -> Path:
+        return self.directory / DEFAULT_DATABASE
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """One demo database for the whole module: building it takes about half a minute."""
+    directory = tmp_path_factory.mktemp("demo")
+    built_at = datetime.now(UTC)
+    result = run_wms("demo", "--no-serve", cwd=directory, timeout=240)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return Demo(directory, result.stdout, built_at, datetime.now(UTC))
+
+
+@contextmanager
+def read_only(path: Path) -> Iterator[sqlite3.Connection]:
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
+        yield connection
+
+
+def scalar(demo: Demo, sql: str) -> object:
+    with read_only(demo.database) as connection:
+        return connection.execute(sql).fetchone()[0]
+
+
+def number(demo: Demo, sql: str) -> int:
+    value = scalar(demo, sql)
+    assert isinstance(value, int), value
+    return value
+
+
+def column(demo: Demo, sql: str) -> list[object]:
+    with read_only(demo.database) as connection:
+        return [row[0] for row in connection.execute(sql)]
+
+
+def utc(stored: object) -> datetime:
+    """A timestamp as SQLite stores it (naive, UTC) made aware."""
+    return datetime.fromisoformat(str(stored)).replace(tzinfo=UTC)
+
+
+def copy_of(demo: Demo, directory: Path) -> Path:
+    """A consistent copy of the demo database at the default place under ``directory``."""
+    target = directory / DEFAULT_DATABASE
+    target.parent.mkdir(parents=True)
+    with read_only(demo.database) as source, closing(sqlite3.connect(target)) as copy:
+        source.backup(copy)
+    return target
+
+
+def test_demo_puts_its_database_in_var_under_the_working_directory(demo: Demo) -> None:
+    assert demo.database.is_file()
+    assert f"Demo database sqlite:///{DEFAULT_DATABASE}" in demo.output
+
+
+def test_demo_prints_the_warehouses_logins_and_urls(demo: Demo) -> None:
+    codes = column(demo, "SELECT code FROM warehouses ORDER BY id")
+    assert f"warehouses: {', '.join(map(str, codes))}" in demo.output
+    for login in ("admin / admin-demo", "planner / planner-demo", "operator / 1234"):
+        assert login in demo.output
+    for url in ("/docs", "/openapi.json", "/api/v1/inventory-levels", "/healthz"):
+        assert f"http://127.0.0.1:8000{url}" in demo.output
+
+
+def test_the_printed_api_key_is_an_admin_key(demo: Demo) -> None:
+    lines = demo.output.splitlines()
+    key = lines[lines.index("API key (admin scope, shown once):") + 1].strip()
+    engine = make_engine(f"sqlite:///{demo.database}")
+    try:
+        with UnitOfWork(make_session_factory(engine)) as uow:
+            principal = verify_api_key(uow, key=key)
+    finally:
+        engine.dispose()
+    assert Scope.ADMIN in principal.scopes
+
+
+def test_demo_has_regional_warehouses_and_suppliers(demo: Demo) -> None:
+    assert number(demo, "SELECT count(*) FROM warehouses") >= 4
+    assert number(demo, "SELECT count(DISTINCT region) FROM warehouses") >= 4
+    assert number(demo, "SELECT count(*) FROM suppliers") >= 1
+    assert number(demo, "SELECT count(*) FROM locations WHERE kind = 'storage'") >= 4
+
+
+def test_demo_has_200_products_whose_gtins_validate(demo: Demo) -> None:
+    gtins = column(demo, "SELECT gtin FROM products")
+    assert len(gtins) >= 200
+    assert all(isinstance(g, str) and normalise_gtin(g) == g for g in gtins)
+    assert len(set(gtins)) == len(gtins)
+
+
+def test_demo_has_lot_tracked_products_with_expiring_lots(demo: Demo) -> None:
+    tracked = number(demo, "SELECT count(*) FROM products WHERE lot_tracked")
+    assert tracked > 0
+    with_expiry = number(
+        demo,
+        "SELECT count(DISTINCT p.id) FROM products p JOIN lots l ON l.product_id = p.id "
+        "WHERE p.lot_tracked AND l.expiry_date IS NOT NULL",
+    )
+    assert with_expiry == tracked
+    untracked_lots = number(
+        demo,
+        "SELECT count(*) FROM lots l JOIN products p ON p.id = l.product_id "
+        "WHERE NOT p.lot_tracked",
+    )
+    assert untracked_lots == 0
+
+
+def test_demo_history_spreads_over_about_ninety_days(demo: Demo) -> None:
+    first = utc(scalar(demo, "SELECT min(occurred_at) FROM moves"))
+    last = utc(scalar(demo, "SELECT max(occurred_at) FROM moves"))
+    assert timedelta(days=85) <= last - first <= timedelta(days=92)
+    assert number(demo, "SELECT count(DISTINCT date(occurred_at)) FROM moves") >= 85
+    reasons = set(column(demo, "SELECT DISTINCT reason FROM moves"))
+    assert {"receipt", "shipment"} <= reasons
+    assert any(str(r).startswith("adjustment:") for r in reasons)
+
+
+def test_no_demo_move_is_dated_after_the_demo_was_built(demo: Demo) -> None:
+    last = utc(scalar(demo, "SELECT max(occurred_at) FROM moves"))
+    assert last <= demo.finished_at
+
+
+def test_check_passes_on_the_demo_database(demo: Demo) -> None:
+    result = run_wms("check", cwd=demo.directory)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("ok: ")
+
+
+def test_check_names_a_quant_altered_in_the_sqlite_file(demo: Demo, tmp_path: Path) -> None:
+    database = copy_of(demo, tmp_path)
+    with closing(sqlite3.connect(database)) as connection, connection:
+        row_id, sku, place, quantity = connection.execute(
+            "SELECT q.id, p.sku, w.code || '/' || l.code, q.quantity FROM quants q "
+            "JOIN products p ON p.id = q.product_id JOIN locations l ON l.id = q.location_id "
+            "JOIN warehouses w ON w.id = l.warehouse_id "
+            "WHERE q.lot_id IS NULL AND q.quantity > 0 ORDER BY q.id LIMIT 1"
+        ).fetchone()
+        connection.execute("UPDATE quants SET quantity = quantity + 1 WHERE id = ?", (row_id,))
+    result = run_wms("check", cwd=tmp_path)
+    assert result.returncode == 1, result.stdout
+    expected = (
+        f"quants #{row_id} (SKU {sku} at {place}): quantity is {quantity + 1}, "
+        f"the ledger says {quantity}"
+    )
+    assert [line.strip() for line in result.stderr.splitlines()[1:]] == [expected]
+
+
+def test_running_demo_again_reuses_the_database(demo: Demo) -> None:
+    moves = number(demo, "SELECT count(*) FROM moves")
+    result = run_wms("demo", "--no-serve", cwd=demo.directory)
+    assert result.returncode == 0, result.stderr
+    assert "using the existing demo database" in result.stdout
+    assert "warehouses: " in result.stdout
+    assert number(demo, "SELECT count(*) FROM moves") == moves
