@@ -17,7 +17,7 @@ all with a ledger of ``--moves`` rows (one million by default). Run from the rep
 Order of the run: master data through the catalog services, a bulk-loaded balanced ledger with
 quants and stock levels rebuilt to agree with it, ``check_ledger`` and ``wms check`` on it, the
 writer phases on top of the big ledger, the reads, ``check_ledger`` while writers keep posting
-(as is, and in one REPEATABLE READ snapshot), and a final ``check_ledger`` that proves the
+(one snapshot), and a final ``check_ledger`` that proves the
 concurrent writers kept the projections consistent. See bench/README.md.
 """
 
@@ -477,28 +477,17 @@ def run_check(factory: sessionmaker[Session]) -> CheckResult:
     return CheckResult(time.perf_counter() - started, report)
 
 
-def run_check_snapshot(factory: sessionmaker[Session]) -> CheckResult:
-    """``check_ledger`` in one REPEATABLE READ snapshot (what `wms check` does not do today)."""
-    started = time.perf_counter()
-    with UnitOfWork(factory) as uow:
-        uow.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        report = check_ledger(uow.session)
-    return CheckResult(time.perf_counter() - started, report)
-
-
 @dataclass
 class LiveCheckResult:
     writers: int
     moves_per_second: float
-    as_is: CheckResult
-    snapshot: CheckResult
+    check: CheckResult
 
 
 def run_live_check(
     factory: sessionmaker[Session], world: World, writers: int, expected: float, seed: int
 ) -> LiveCheckResult:
-    """``check_ledger`` while ``writers`` threads keep posting: as it runs today (one snapshot
-    per statement under READ COMMITTED) and inside one REPEATABLE READ snapshot."""
+    """``check_ledger`` while ``writers`` threads keep posting (it reads one snapshot)."""
     seconds = 2 + 4 * expected
     phase: list[PhaseResult] = []
     thread = threading.Thread(
@@ -507,12 +496,11 @@ def run_live_check(
     )
     thread.start()
     time.sleep(0.5)
-    as_is = run_check(factory)
-    snapshot = run_check_snapshot(factory)
+    check = run_check(factory)
     thread.join(timeout=seconds + 180)
     if thread.is_alive() or not phase:
         raise SystemExit("the writers of the live check did not finish")
-    return LiveCheckResult(writers, phase[0].moves_per_second, as_is, snapshot)
+    return LiveCheckResult(writers, phase[0].moves_per_second, check)
 
 
 @dataclass
@@ -911,14 +899,13 @@ def render(console: Console, figures: dict[str, Any]) -> None:
     )
     live = checks["during_writes"]
     if live is not None:
-        for label, key in (("as is", "as_is"), ("one snapshot", "repeatable_read")):
-            found = live[key]["disagreements"]
-            overview.add_row(
-                f"check_ledger during writes ({label})",
-                f"{live[key]['seconds']:.2f} s",
-                f"{live['writers']} writers posting {live['moves_per_second']:,.0f} moves/s: "
-                + ("ok" if live[key]["ok"] else f"{found} spurious disagreement(s)"),
-            )
+        found = live["check"]["disagreements"]
+        overview.add_row(
+            "check_ledger during writes",
+            f"{live['check']['seconds']:.2f} s",
+            f"{live['writers']} writers posting {live['moves_per_second']:,.0f} moves/s: "
+            + ("ok" if live["check"]["ok"] else f"{found} disagreement(s)"),
+        )
     reads = figures["reads"]
     for label, key in (("list_levels, in-process", "service"), ("GET inventory-levels", "http")):
         overview.add_row(
@@ -1152,9 +1139,7 @@ def run(
         )
         log(
             console,
-            f"  as is: {len(live.as_is.report.discrepancies)} disagreement(s) in "
-            f"{live.as_is.seconds:.2f} s; one snapshot: "
-            f"{len(live.snapshot.report.discrepancies)} in {live.snapshot.seconds:.2f} s",
+            f"  {len(live.check.report.discrepancies)} disagreement(s) in {live.check.seconds:.2f} s",
         )
     after_writers = run_check(factory)
     log(console, f"check_ledger after writers: {after_writers.seconds:.2f} s")
@@ -1196,8 +1181,7 @@ def run(
             else {
                 "writers": live.writers,
                 "moves_per_second": round(live.moves_per_second, 1),
-                "as_is": check_figures(live.as_is),
-                "repeatable_read": check_figures(live.snapshot),
+                "check": check_figures(live.check),
             },
         },
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -84,7 +85,18 @@ class PackSpec:
     gtin: str | None = None
 
 
-def _location_ref(row: Location) -> LocationRef:
+_LOCATION_COLUMNS = (
+    Location.id,
+    Location.code,
+    Location.kind,
+    Location.warehouse_id,
+    Location.holds_stock,
+    Location.active,
+    Location.barcode,
+)
+
+
+def _location_ref(row: Any) -> LocationRef:
     return LocationRef(
         id=row.id,
         code=row.code,
@@ -94,6 +106,17 @@ def _location_ref(row: Location) -> LocationRef:
         active=row.active,
         barcode=row.barcode,
     )
+
+
+def _remember(session: Session, ref: LocationRef) -> LocationRef:
+    _cache(session, "location_id")[ref.id] = ref
+    return ref
+
+
+def known_locations(session: Session, ids: set[int]) -> dict[int, LocationRef]:
+    """The locations among ``ids`` already resolved in this unit of work."""
+    cache = _cache(session, "location_id")
+    return {i: cache[i] for i in ids if i in cache}  # type: ignore[misc]
 
 
 def create_warehouse(
@@ -359,21 +382,44 @@ def get_location(
     field: str = "location",
 ) -> LocationRef:
     """A location of the warehouse by its code or its barcode."""
-    cache = _cache(session, "location")
-    key = (warehouse_id, code_or_barcode)
-    if key in cache:
-        return cache[key]  # type: ignore[return-value]
-    row = session.scalar(
-        select(Location).where(
-            Location.warehouse_id == warehouse_id,
-            (Location.code == code_or_barcode) | (Location.barcode == code_or_barcode),
-        )
+    (ref,) = get_locations(
+        session,
+        [(code_or_barcode, field)],
+        warehouse_id=warehouse_id,
+        warehouse_code=warehouse_code,
     )
-    if row is None:
-        raise UnknownLocation(code_or_barcode, warehouse=warehouse_code, field=field)
-    ref = _location_ref(row)
-    cache[key] = ref
     return ref
+
+
+def get_locations(
+    session: Session,
+    wanted: list[tuple[str, str]],
+    *,
+    warehouse_id: int,
+    warehouse_code: str,
+) -> list[LocationRef]:
+    """Locations of one warehouse by code or barcode, in one query; ``wanted`` is (code, field)."""
+    cache = _cache(session, "location")
+    missing = [code for code, _ in wanted if (warehouse_id, code) not in cache]
+    if missing:
+        rows = session.execute(
+            select(*_LOCATION_COLUMNS).where(
+                Location.warehouse_id == warehouse_id,
+                Location.code.in_(missing) | Location.barcode.in_(missing),
+            )
+        ).all()
+        by_barcode = {r.barcode: r for r in rows if r.barcode}
+        by_code = {r.code: r for r in rows}
+        for code in missing:
+            row = by_code.get(code) or by_barcode.get(code)
+            if row is not None:
+                cache[(warehouse_id, code)] = _remember(session, _location_ref(row))
+    result = []
+    for code, field in wanted:
+        if (warehouse_id, code) not in cache:
+            raise UnknownLocation(code, warehouse=warehouse_code, field=field)
+        result.append(cache[(warehouse_id, code)])
+    return result  # type: ignore[return-value]
 
 
 def get_virtual_location(session: Session, kind: LocationKind) -> LocationRef:
@@ -385,7 +431,7 @@ def get_virtual_location(session: Session, kind: LocationKind) -> LocationRef:
         )
         if row is None:
             raise RuntimeError(f"virtual location {kind} is missing; run `wms db upgrade`")
-        cache[kind] = _location_ref(row)
+        cache[kind] = _remember(session, _location_ref(row))
     return cache[kind]
 
 
@@ -401,7 +447,7 @@ def storage_location_of_kind(
     )
     if row is None:
         raise UnknownLocation(kind.value, warehouse=str(warehouse_id))
-    return _location_ref(row)
+    return _remember(session, _location_ref(row))
 
 
 def resolve_lot(

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from wms.db.base import utcnow
 from wms.db.upsert import insert_for
 from wms.errors import Conflict
+from wms.inventory.catalog import known_locations
 from wms.inventory.errors import InsufficientStock, ShortLine, StockAllocated, UncoveredLine
 from wms.inventory.models import (
     Location,
@@ -167,17 +168,22 @@ def post_moves(
 
 
 def _load_locations(session: Session, ids: set[int]) -> dict[int, _LocationInfo]:
+    found = {
+        ref.id: _LocationInfo(ref.id, ref.code, ref.warehouse_id, ref.kind, ref.holds_stock)
+        for ref in known_locations(session, ids).values()
+    }
+    ids = ids - found.keys()
     if not ids:
-        return {}
+        return found
     rows = session.execute(
         select(
             Location.id, Location.code, Location.warehouse_id, Location.kind, Location.holds_stock
         ).where(Location.id.in_(ids))
     ).all()
-    found = {
-        r.id: _LocationInfo(r.id, r.code, r.warehouse_id, LocationKind(r.kind), r.holds_stock)
+    found.update(
+        (r.id, _LocationInfo(r.id, r.code, r.warehouse_id, LocationKind(r.kind), r.holds_stock))
         for r in rows
-    }
+    )
     missing = ids - found.keys()
     if missing:
         raise ValueError(f"unknown location ids {sorted(missing)}")

@@ -17,7 +17,7 @@ from wms.inventory.catalog import (
     LocationRef,
     ProductRef,
     WarehouseRef,
-    get_location,
+    get_locations,
     get_product,
     get_virtual_location,
     get_warehouse,
@@ -77,18 +77,29 @@ def positive_quantity(quantity: int, *, field: str = "quantity") -> int:
     return quantity
 
 
-def _stock_location(
-    session: Session, warehouse: WarehouseRef, code: str, *, field: str = "location"
-) -> LocationRef:
-    loc = get_location(
-        session, code, warehouse_id=warehouse.id, warehouse_code=warehouse.code, field=field
-    )
+def _stock_locations(
+    session: Session, warehouse: WarehouseRef, wanted: list[tuple[str, str]]
+) -> list[LocationRef]:
+    """Locations that can hold stock, resolved in one query; ``wanted`` is (code, field)."""
+    refs = get_locations(session, wanted, warehouse_id=warehouse.id, warehouse_code=warehouse.code)
+    for loc, (_, field) in zip(refs, wanted, strict=True):
+        _usable(warehouse, loc, field)
+    return refs
+
+
+def _usable(warehouse: WarehouseRef, loc: LocationRef, field: str) -> None:
     if not loc.holds_stock:
         raise LocationNotUsable(
             f"{warehouse.code}/{loc.code}", "is a grouping and holds no stock", field=field
         )
     if not loc.active:
         raise LocationNotUsable(f"{warehouse.code}/{loc.code}", "is inactive", field=field)
+
+
+def _stock_location(
+    session: Session, warehouse: WarehouseRef, code: str, *, field: str = "location"
+) -> LocationRef:
+    (loc,) = _stock_locations(session, warehouse, [(code, field)])
     return loc
 
 
@@ -146,8 +157,9 @@ def move(
     positive_quantity(quantity)
     product = get_product(session, sku)
     wh = get_warehouse(session, warehouse)
-    source = _stock_location(session, wh, from_location, field="from_location")
-    target = _stock_location(session, wh, to_location, field="to_location")
+    source, target = _stock_locations(
+        session, wh, [(from_location, "from_location"), (to_location, "to_location")]
+    )
     if source.id == target.id:
         raise ValidationFailed("source and destination are the same location", field="to_location")
     lot_id = resolve_lot(session, product, lot)
