@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import random
+import zlib
 from collections import defaultdict
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -328,7 +329,7 @@ def _master_data(uow: UnitOfWork) -> dict[str, list[str]]:
                 country="CN",
                 city=city,
                 email=f"sales@{code.lower().split('-')[1]}.example.cn",
-                phone=f"+86 {abs(hash(code)) % 900 + 100} {abs(hash(city)) % 9000 + 1000} 0000",
+                phone=f"+86 {zlib.crc32(code.encode()) % 900 + 100} {zlib.crc32(city.encode()) % 9000 + 1000} 0000",
             )
         )
     bins: dict[str, list[str]] = {}

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,35 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.commands import WMS, free_port, run_wms, wms_env
 from tests.conftest import Database
 
-WMS = str(Path(sys.executable).parent / "wms")
 SECRET = "e2e-secret-key"
-
-
-def wms_env(**settings: str) -> dict[str, str]:
-    """This process's environment without any WMS_ setting (or terminal width), plus ``settings``."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("WMS_") and k not in {"COLUMNS", "LINES"}
-    }
-    return {**env, **settings}
-
-
-def run_wms(
-    *args: str, env: dict[str, str], cwd: Path, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [WMS, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
-    )
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

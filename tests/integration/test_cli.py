@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,31 +13,12 @@ from sqlalchemy import text
 from typer.core import TyperGroup
 
 from tests import factories
+from tests.commands import run_wms, wms_env
 from tests.conftest import Database
 from wms.auth.models import Scope
 from wms.auth.services import verify_api_key
 from wms.cli import app as cli_app
 from wms.inventory import stock
-
-WMS = str(Path(sys.executable).parent / "wms")
-
-
-def wms_env(**settings: str) -> dict[str, str]:
-    """This process's environment without any WMS_ setting (or terminal width), plus ``settings``."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("WMS_") and k not in {"COLUMNS", "LINES"}
-    }
-    return {**env, **settings}
-
-
-def run_wms(
-    *args: str, env: dict[str, str], cwd: Path, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [WMS, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
-    )
 
 
 def command_paths(group: TyperGroup, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:

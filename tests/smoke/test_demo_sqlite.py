@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -14,39 +11,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.commands import run_wms
 from wms.auth.models import Scope
 from wms.auth.services import verify_api_key
 from wms.db.engine import make_engine, make_session_factory
 from wms.db.uow import UnitOfWork
 from wms.inventory.gtin import normalise_gtin
 
-WMS = str(Path(sys.executable).parent / "wms")
 DEFAULT_DATABASE = Path("var") / "wms.sqlite3"
 
 pytestmark = pytest.mark.slow
-
-
-def wms_env(**settings: str) -> dict[str, str]:
-    """This process's environment without any WMS_ setting (or terminal width), plus ``settings``."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("WMS_") and k not in {"COLUMNS", "LINES"}
-    }
-    return {**env, **settings}
-
-
-def run_wms(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """`wms` with the default settings, as a first-time user runs it from ``cwd``."""
-    return subprocess.run(
-        [WMS, *args],
-        env=wms_env(),
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 @dataclass(frozen=True)

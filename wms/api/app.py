@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import RedirectResponse
 from sqlalchemy import text
 
 from wms import __version__
@@ -60,6 +61,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.middleware("http")(_log_requests)
     app.include_router(catalog.router, prefix="/api/v1")
     app.include_router(inventory.router, prefix="/api/v1")
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
 
     @app.get("/healthz", tags=["operations"])
     def healthz(request: Request) -> dict[str, str]:

@@ -267,8 +267,8 @@ class LedgerMachine(RuleBasedStateMachine):
         assert qty <= total
         self._resync_from_database()
 
-    def _resync_from_database(self) -> None:
-        """Where the service chose the locations, take them from the quants (checked by check_ledger)."""
+    def _stored_quants(self) -> dict[Key, int]:
+        """Every quant as (warehouse, location, sku, lot) -> quantity; transit has no warehouse."""
         with self.engine.connect() as connection:
             rows = connection.execute(
                 text(
@@ -277,7 +277,11 @@ class LedgerMachine(RuleBasedStateMachine):
                     "JOIN products p ON p.id = q.product_id LEFT JOIN lots lot ON lot.id = q.lot_id"
                 )
             ).all()
-        self.model = defaultdict(int, {(w, loc, sku, lot): qty for w, loc, sku, lot, qty in rows})
+        return {(w, loc, sku, lot): qty for w, loc, sku, lot, qty in rows}
+
+    def _resync_from_database(self) -> None:
+        """Where the service chose the locations, take them from the quants (checked by check_ledger)."""
+        self.model = defaultdict(int, self._stored_quants())
 
     def _lot_exists(self, sku: str, lot: str) -> bool:
         with self.engine.connect() as connection:
@@ -291,15 +295,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @invariant()
     def stored_stock_matches_the_model(self) -> None:
-        with self.engine.connect() as connection:
-            rows = connection.execute(
-                text(
-                    "SELECT coalesce(w.code, ''), l.code, p.sku, lot.code, q.quantity FROM quants q "
-                    "JOIN locations l ON l.id = q.location_id LEFT JOIN warehouses w ON w.id = l.warehouse_id "
-                    "JOIN products p ON p.id = q.product_id LEFT JOIN lots lot ON lot.id = q.lot_id"
-                )
-            ).all()
-        stored = {(w, loc, sku, lot): qty for w, loc, sku, lot, qty in rows if qty}
+        stored = {key: qty for key, qty in self._stored_quants().items() if qty}
         expected = {key: qty for key, qty in self.model.items() if qty}
         assert stored == expected
         assert all(qty >= 0 for qty in stored.values())
