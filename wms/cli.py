@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from wms.config import ConfigurationError, Settings, get_settings
+from wms.db.uow import UnitOfWork
 
 app = typer.Typer(help="Warehouse management system.", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -63,9 +64,8 @@ def _engine(settings: Settings, *, require_schema: bool = True) -> Engine:
     return engine
 
 
-def _uow(engine: Engine) -> Any:
+def _uow(engine: Engine) -> UnitOfWork:
     from wms.db.engine import make_session_factory
-    from wms.db.uow import UnitOfWork
 
     return UnitOfWork(make_session_factory(engine))
 
@@ -247,6 +247,8 @@ def demo(
     """Create a demo database with realistic data (unless it exists), print logins, and serve."""
     import os
 
+    from sqlalchemy.engine import make_url
+
     from wms.demo import build_demo, describe_existing
 
     os.environ["WMS_DEMO"] = "1"
@@ -255,8 +257,11 @@ def demo(
     with plain_errors():
         if reset:
             _reset_sqlite(settings)
+        from wms.db.engine import create_database_if_missing
         from wms.db.migrate import upgrade
 
+        if create_database_if_missing(settings.database_url):
+            console.print(f"created database {make_url(settings.database_url).database}")
         engine = _engine(settings, require_schema=False)
         upgrade(engine)
         summary = describe_existing(engine)

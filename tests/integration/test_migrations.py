@@ -12,7 +12,7 @@ from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from tests.conftest import PG_ADMIN_URL
-from wms.db.engine import make_engine
+from wms.db.engine import create_database_if_missing, make_engine
 from wms.db.migrate import downgrade, is_up_to_date, upgrade
 from wms.models import metadata
 
@@ -72,3 +72,21 @@ def test_every_table_has_named_constraints(pg_engine: Engine, table: str) -> Non
     names = [fk["name"] for fk in inspector.get_foreign_keys(table)]
     names += [ck["name"] for ck in inspector.get_check_constraints(table)]
     assert all(n and not n.startswith(f"{table}_") for n in names), names
+
+
+def test_a_missing_postgres_database_is_created_once() -> None:
+    name = f"wms_created_{os.getpid()}"
+    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        assert create_database_if_missing(url) is True
+        assert create_database_if_missing(url) is False
+        with admin.connect() as connection:
+            assert connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+            ).first()
+        assert create_database_if_missing("sqlite:///var/never-created.sqlite3") is False
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

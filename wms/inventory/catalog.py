@@ -113,10 +113,17 @@ def _remember(session: Session, ref: LocationRef) -> LocationRef:
     return ref
 
 
-def known_locations(session: Session, ids: set[int]) -> dict[int, LocationRef]:
-    """The locations among ``ids`` already resolved in this unit of work."""
+def locations_by_id(session: Session, ids: set[int]) -> dict[int, LocationRef]:
+    """Locations by id, from those already resolved in this unit of work or in one query."""
     cache = _cache(session, "location_id")
-    return {i: cache[i] for i in ids if i in cache}  # type: ignore[misc]
+    missing = [i for i in ids if i not in cache]
+    if missing:
+        for row in session.execute(select(*_LOCATION_COLUMNS).where(Location.id.in_(missing))):
+            _remember(session, _location_ref(row))
+    unknown = [i for i in ids if i not in cache]
+    if unknown:
+        raise ValueError(f"unknown location ids {sorted(unknown)}")
+    return {i: cache[i] for i in ids}  # type: ignore[misc]
 
 
 def create_warehouse(

@@ -29,10 +29,9 @@ from sqlalchemy.orm import Session
 from wms.db.base import utcnow
 from wms.db.upsert import insert_for
 from wms.errors import Conflict
-from wms.inventory.catalog import known_locations
+from wms.inventory.catalog import LocationRef, locations_by_id
 from wms.inventory.errors import InsufficientStock, ShortLine, StockAllocated, UncoveredLine
 from wms.inventory.models import (
-    Location,
     LocationKind,
     Lot,
     Move,
@@ -104,15 +103,6 @@ class Posting:
     levels: list[LevelSnapshot] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class _LocationInfo:
-    id: int
-    code: str
-    warehouse_id: int | None
-    kind: LocationKind
-    holds_stock: bool
-
-
 QuantKey = tuple[int, int | None, int]  # product, lot, location
 LevelKey = tuple[int, int]  # product, warehouse
 
@@ -132,7 +122,7 @@ def post_moves(
     for line in lines:
         if line.quantity < 0 or line.from_location_id == line.to_location_id:
             raise ValueError(f"malformed move line {line}")
-    locations = _load_locations(
+    locations = locations_by_id(
         session, {i for ln in lines for i in (ln.from_location_id, ln.to_location_id)}
     )
     quant_deltas, level_deltas = _deltas(lines, locations)
@@ -167,31 +157,8 @@ def post_moves(
     return posting
 
 
-def _load_locations(session: Session, ids: set[int]) -> dict[int, _LocationInfo]:
-    found = {
-        ref.id: _LocationInfo(ref.id, ref.code, ref.warehouse_id, ref.kind, ref.holds_stock)
-        for ref in known_locations(session, ids).values()
-    }
-    ids = ids - found.keys()
-    if not ids:
-        return found
-    rows = session.execute(
-        select(
-            Location.id, Location.code, Location.warehouse_id, Location.kind, Location.holds_stock
-        ).where(Location.id.in_(ids))
-    ).all()
-    found.update(
-        (r.id, _LocationInfo(r.id, r.code, r.warehouse_id, LocationKind(r.kind), r.holds_stock))
-        for r in rows
-    )
-    missing = ids - found.keys()
-    if missing:
-        raise ValueError(f"unknown location ids {sorted(missing)}")
-    return found
-
-
 def _deltas(
-    lines: list[MoveLine], locations: dict[int, _LocationInfo]
+    lines: list[MoveLine], locations: dict[int, LocationRef]
 ) -> tuple[dict[QuantKey, int], defaultdict[LevelKey, defaultdict[str, int]]]:
     quants: defaultdict[QuantKey, int] = defaultdict(int)
     levels: defaultdict[LevelKey, defaultdict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -223,7 +190,7 @@ def _sort_key(key: QuantKey) -> tuple[int, int, int]:
 
 
 def _apply_quants(
-    session: Session, deltas: dict[QuantKey, int], locations: dict[int, _LocationInfo]
+    session: Session, deltas: dict[QuantKey, int], locations: dict[int, LocationRef]
 ) -> None:
     shortages: list[tuple[QuantKey, int, int]] = []
     decrements: list[tuple[int, int]] = []
@@ -280,7 +247,7 @@ def _upsert_quant(session: Session, key: QuantKey, delta: int, now: datetime) ->
 def _describe_shortages(
     session: Session,
     shortages: list[tuple[QuantKey, int, int]],
-    locations: dict[int, _LocationInfo],
+    locations: dict[int, LocationRef],
 ) -> list[ShortLine]:
     product_ids = {k[0] for k, _, _ in shortages}
     lot_ids = {k[1] for k, _, _ in shortages if k[1] is not None}
