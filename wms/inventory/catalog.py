@@ -176,7 +176,7 @@ def create_warehouse(
         )
     session.flush()
     product_ids = session.scalars(select(Product.id)).all()
-    _ensure_levels(session, [(pid, warehouse.id) for pid in product_ids])
+    ensure_levels(session, [(pid, warehouse.id) for pid in product_ids])
     return WarehouseRef(id=warehouse.id, code=warehouse.code, name=warehouse.name)
 
 
@@ -309,7 +309,7 @@ def create_product(
     except IntegrityError as exc:
         raise AlreadyExists(f"SKU {sku} or one of its GTINs already exists", field="sku") from exc
     warehouse_ids = session.scalars(select(Warehouse.id)).all()
-    _ensure_levels(session, [(product.id, wid) for wid in warehouse_ids])
+    ensure_levels(session, [(product.id, wid) for wid in warehouse_ids])
     return ProductRef(product.id, product.sku, product.lot_tracked, product.shelf_life_days)
 
 
@@ -320,19 +320,33 @@ def _pack_row(pack: PackSpec, index: int) -> ProductPack:
     return ProductPack(name=pack.name, quantity=pack.quantity, gtin=gtin)
 
 
-def _ensure_levels(session: Session, keys: list[tuple[int, int]]) -> None:
+def ensure_levels(session: Session, keys: list[tuple[int, int]]) -> None:
+    """Create missing stock level rows for (product, warehouse) keys, in key order."""
     if not keys:
         return
-    table = StockLevel.__table__
-    stmt = insert_for(session, table).on_conflict_do_nothing(
+    stmt = insert_for(session, StockLevel.__table__).on_conflict_do_nothing(
         index_elements=["product_id", "warehouse_id"]
     )
     session.execute(stmt, [{"product_id": p, "warehouse_id": w} for p, w in sorted(keys)])
 
 
-def ensure_levels(session: Session, keys: list[tuple[int, int]]) -> None:
-    """Create missing stock level rows for (product, warehouse) keys, in key order."""
-    _ensure_levels(session, keys)
+def codes(
+    session: Session, product_ids: set[int], warehouse_ids: set[int]
+) -> tuple[dict[int, str], dict[int, str]]:
+    """SKUs and warehouse codes for ids, to name things in errors and views."""
+    skus = dict(
+        session.execute(select(Product.id, Product.sku).where(Product.id.in_(product_ids))).all()
+    )
+    warehouses = (
+        dict(
+            session.execute(
+                select(Warehouse.id, Warehouse.code).where(Warehouse.id.in_(warehouse_ids))
+            ).all()
+        )
+        if warehouse_ids
+        else {}
+    )
+    return skus, warehouses
 
 
 def _cache(session: Session, name: str) -> dict[object, object]:

@@ -67,10 +67,14 @@ class _Names:
             for r in session.execute(select(Location.id, Location.code, Location.warehouse_id))
         }
 
+    def product_lot(self, product_id: int, lot_id: int | None) -> str:
+        lot = f" lot {self.lots.get(lot_id, lot_id)}" if lot_id is not None else ""
+        return f"SKU {self.skus.get(product_id, product_id)}{lot}"
+
     def quant(self, key: QuantKey) -> str:
         product_id, lot_id, location_id = key
-        lot = f" lot {self.lots.get(lot_id, lot_id)}" if lot_id is not None else ""
-        return f"(SKU {self.skus.get(product_id, product_id)}{lot} at {self.locations.get(location_id, location_id)})"
+        where = self.locations.get(location_id, location_id)
+        return f"({self.product_lot(product_id, lot_id)} at {where})"
 
     def level(self, product_id: int, warehouse_id: int) -> str:
         return f"(SKU {self.skus.get(product_id, product_id)} at {self.warehouses.get(warehouse_id, warehouse_id)})"
@@ -135,7 +139,7 @@ def _check_balanced(balances: dict[QuantKey, int], names: _Names) -> list[Discre
         Discrepancy(
             "moves",
             None,
-            names.quant((p, lot, 0)).replace(" at 0", ""),
+            f"({names.product_lot(p, lot)})",
             "sum over all locations",
             0,
             total,

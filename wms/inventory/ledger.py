@@ -29,16 +29,14 @@ from sqlalchemy.orm import Session
 from wms.db.base import utcnow
 from wms.db.upsert import insert_for
 from wms.errors import Conflict
-from wms.inventory.catalog import LocationRef, locations_by_id
+from wms.inventory.catalog import LocationRef, codes, ensure_levels, locations_by_id
 from wms.inventory.errors import InsufficientStock, ShortLine, StockAllocated, UncoveredLine
 from wms.inventory.models import (
     LocationKind,
     Lot,
     Move,
-    Product,
     Quant,
     StockLevel,
-    Warehouse,
 )
 
 _QUANTS: Table = Quant.__table__  # type: ignore[assignment]
@@ -81,6 +79,7 @@ class LevelSnapshot:
     safety_stock: int
     incoming: int
     version: int
+    updated_at: datetime
 
     @property
     def available(self) -> int:
@@ -249,26 +248,14 @@ def _describe_shortages(
     shortages: list[tuple[QuantKey, int, int]],
     locations: dict[int, LocationRef],
 ) -> list[ShortLine]:
-    product_ids = {k[0] for k, _, _ in shortages}
     lot_ids = {k[1] for k, _, _ in shortages if k[1] is not None}
-    skus = dict(
-        session.execute(select(Product.id, Product.sku).where(Product.id.in_(product_ids))).all()
-    )
     lots = (
         dict(session.execute(select(Lot.id, Lot.code).where(Lot.id.in_(lot_ids))).all())
         if lot_ids
         else {}
     )
-    wh_ids = {locations[k[2]].warehouse_id for k, _, _ in shortages} - {None}
-    whs = (
-        dict(
-            session.execute(
-                select(Warehouse.id, Warehouse.code).where(Warehouse.id.in_(wh_ids))
-            ).all()
-        )
-        if wh_ids
-        else {}
-    )
+    wh_ids = {w for k, _, _ in shortages if (w := locations[k[2]].warehouse_id) is not None}
+    skus, whs = codes(session, {k[0] for k, _, _ in shortages}, wh_ids)
     result = []
     for (product_id, lot_id, location_id), requested, have in shortages:
         loc = locations[location_id]
@@ -295,12 +282,7 @@ def lock_levels(session: Session, keys: Iterable[LevelKey]) -> dict[LevelKey, Ro
     missing = [key for key in keys if key not in rows]
     if missing:
         # Rare (levels are created with products and warehouses); a concurrent creator is harmless.
-        session.execute(
-            insert_for(session, _LEVELS).on_conflict_do_nothing(
-                index_elements=["product_id", "warehouse_id"]
-            ),
-            [{"product_id": p, "warehouse_id": w} for p, w in missing],
-        )
+        ensure_levels(session, missing)
         rows.update(_select_levels_for_update(session, missing))
     return rows
 
@@ -336,7 +318,8 @@ def apply_level_deltas(
         values = {name: getattr(row, name) + changed[key].get(name, 0) for name in COUNTERS}
         negative = [name for name, value in values.items() if value < 0]
         if negative:
-            (sku, wh), name = _names(session, key), negative[0]
+            skus, whs = codes(session, {key[0]}, {key[1]})
+            sku, wh, name = skus[key[0]], whs[key[1]], negative[0]
             raise Conflict(
                 f"{sku} at {wh} has only {getattr(row, name)} {name}; cannot take {-changed[key][name]}",
                 field="quantity",
@@ -367,7 +350,9 @@ def write_levels(
         version = rows[key].version + 1
         params.append({"_id": rows[key].id, "version": version, "updated_at": now, **values})
         snapshots.append(
-            LevelSnapshot(product_id=key[0], warehouse_id=key[1], version=version, **values)
+            LevelSnapshot(
+                product_id=key[0], warehouse_id=key[1], version=version, updated_at=now, **values
+            )
         )
     session.execute(
         _LEVELS.update()
@@ -378,27 +363,10 @@ def write_levels(
     return snapshots
 
 
-def _names(session: Session, key: LevelKey) -> tuple[str, str]:
-    sku = session.scalar(select(Product.sku).where(Product.id == key[0]))
-    wh = session.scalar(select(Warehouse.code).where(Warehouse.id == key[1]))
-    return str(sku), str(wh)
-
-
 def _describe_uncovered(
     session: Session, items: list[tuple[LevelKey, int, int]]
 ) -> list[UncoveredLine]:
-    skus = dict(
-        session.execute(
-            select(Product.id, Product.sku).where(Product.id.in_({k[0] for k, _, _ in items}))
-        ).all()
-    )
-    whs = dict(
-        session.execute(
-            select(Warehouse.id, Warehouse.code).where(
-                Warehouse.id.in_({k[1] for k, _, _ in items})
-            )
-        ).all()
-    )
+    skus, whs = codes(session, {k[0] for k, _, _ in items}, {k[1] for k, _, _ in items})
     return [
         UncoveredLine(
             sku=skus[p], warehouse=whs[w], committed_and_reserved=held, sellable_after=sellable

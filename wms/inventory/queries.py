@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from wms.db.pagination import decode_cursor, encode_cursor
-from wms.inventory.catalog import get_product, get_warehouse
+from wms.inventory.catalog import codes, get_product, get_warehouse
 from wms.inventory.errors import UnknownSku, UnknownWarehouse
 from wms.inventory.ledger import LevelSnapshot
 from wms.inventory.models import Product, StockLevel, Warehouse
@@ -191,28 +191,26 @@ def level_view(level: StockLevel, sku: str, warehouse: str) -> LevelView:
 
 
 def snapshot_views(session: Session, snapshots: Sequence[LevelSnapshot]) -> list[LevelView]:
-    """Readable views of the levels a posting changed."""
+    """Readable views of the levels a posting changed, from the values it wrote."""
     if not snapshots:
         return []
-    skus = dict(
-        session.execute(
-            select(Product.id, Product.sku).where(Product.id.in_({s.product_id for s in snapshots}))
-        ).all()
+    skus, whs = codes(
+        session, {s.product_id for s in snapshots}, {s.warehouse_id for s in snapshots}
     )
-    whs = dict(
-        session.execute(
-            select(Warehouse.id, Warehouse.code).where(
-                Warehouse.id.in_({s.warehouse_id for s in snapshots})
-            )
-        ).all()
-    )
-    keys = [(s.product_id, s.warehouse_id) for s in snapshots]
-    rows = {
-        (r.product_id, r.warehouse_id): r
-        for r in session.scalars(
-            select(StockLevel)
-            .where(StockLevel.product_id.in_({k[0] for k in keys}))
-            .execution_options(populate_existing=True)
+    return [
+        LevelView(
+            sku=skus[s.product_id],
+            warehouse=whs[s.warehouse_id],
+            on_hand=s.on_hand,
+            committed=s.committed,
+            reserved=s.reserved,
+            quality_control=s.quality_control,
+            damaged=s.damaged,
+            safety_stock=s.safety_stock,
+            incoming=s.incoming,
+            available=s.available,
+            version=s.version,
+            updated_at=s.updated_at,
         )
-    }
-    return [level_view(rows[k], skus[k[0]], whs[k[1]]) for k in keys]
+        for s in snapshots
+    ]

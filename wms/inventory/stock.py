@@ -462,8 +462,7 @@ def receive_transfer(
         raise NotFound(f"no transfer {reference}", field="reference", reference=reference)
     if transfer.status == "received":
         raise Conflict(f"transfer {reference} was already received", field="reference")
-    target = session.get(Location, _target_location_id(session, transfer.to_warehouse_id, location))
-    assert target is not None
+    target = _transfer_target(session, transfer.to_warehouse_id, location)
     transit = get_virtual_location(session, LocationKind.TRANSIT)
     move_lines: list[MoveLine] = []
     incoming: dict[tuple[int, int], dict[str, int]] = {}
@@ -492,10 +491,9 @@ def receive_transfer(
     return TransferResult(reference=reference, status="received", posting=posting)
 
 
-def _target_location_id(session: Session, warehouse_id: int, location: str | None) -> int:
+def _transfer_target(session: Session, warehouse_id: int, location: str | None) -> LocationRef:
+    if not location:
+        return storage_location_of_kind(session, warehouse_id, LocationKind.RECEIVING)
     row = session.get(Warehouse, warehouse_id)
     assert row is not None
-    wh = WarehouseRef(row.id, row.code, row.name)
-    if location:
-        return _stock_location(session, wh, location).id
-    return storage_location_of_kind(session, warehouse_id, LocationKind.RECEIVING).id
+    return _stock_location(session, WarehouseRef(row.id, row.code, row.name), location)
