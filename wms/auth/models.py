@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, String, text
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wms.db.base import Base, utcnow
@@ -15,7 +16,12 @@ class Role(StrEnum):
     ADMIN = "admin"
     PLANNER = "planner"
     INSPECTOR = "inspector"
+    SUPERVISOR = "supervisor"
     OPERATOR = "operator"
+
+
+# Roles that may approve what an operator may not do alone (over-receipts, count variances).
+SUPERVISING_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR})
 
 
 class Scope(StrEnum):
@@ -27,7 +33,10 @@ class Scope(StrEnum):
 class User(Base):
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint("role IN ('admin', 'planner', 'inspector', 'operator')", name="role_known"),
+        CheckConstraint(
+            "role IN ('admin', 'planner', 'inspector', 'supervisor', 'operator')",
+            name="role_known",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -35,6 +44,9 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(120))
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(255))
+    # Handheld sign-in: a short PIN (hashed like a password) or a badge scan (a SHA-256 digest).
+    pin_hash: Mapped[str | None] = mapped_column(String(255))
+    badge_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -51,3 +63,20 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class UserSession(Base):
+    """A signed-in handheld: the token's digest, the chosen warehouse and the screen's state."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index("ix_user_sessions_user", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("warehouses.id"))
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column()

@@ -128,6 +128,10 @@ class Location(Base):
     holds_stock: Mapped[bool] = mapped_column(Boolean)
     barcode: Mapped[str | None] = mapped_column(String(64), unique=True)
     capacity: Mapped[int | None] = mapped_column(Integer)
+    # Position on the warehouse floor plan in metres (x along the dock, y down the aisles),
+    # used to find the nearest free bin and, later, to sequence pick paths.
+    x: Mapped[float | None] = mapped_column(Float)
+    y: Mapped[float | None] = mapped_column(Float)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
 
     warehouse: Mapped[Warehouse | None] = relationship()
@@ -352,3 +356,153 @@ class TransferLine(Base):
     lot_id: Mapped[int | None] = mapped_column(Integer)
     quantity: Mapped[int] = mapped_column(Integer)
     received_quantity: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class FixedBin(Base):
+    """A product's home bin in a warehouse: putaway goes there first."""
+
+    __tablename__ = "fixed_bins"
+    __table_args__ = (UniqueConstraint("product_id", "warehouse_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReceiptStatus(StrEnum):
+    OPEN = "open"  # expected, nothing received yet
+    RECEIVING = "receiving"  # at least one line booked
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class Receipt(Base):
+    """An expected inbound delivery: what a supplier will bring to a warehouse, and by when."""
+
+    __tablename__ = "receipts"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('open', 'receiving', 'closed', 'cancelled')", name="status_known"
+        ),
+        CheckConstraint(
+            "over_tolerance_pct >= 0 AND over_tolerance_pct <= 1000", name="tolerance_range"
+        ),
+        CheckConstraint("length(code) > 0", name="code_not_empty"),
+        Index("ix_receipts_warehouse_status", "warehouse_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)  # also its barcode
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"))
+    supplier_reference: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    expected_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default=ReceiptStatus.OPEN)
+    over_tolerance_pct: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    origin: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+    closed_at: Mapped[datetime | None] = mapped_column()
+
+    lines: Mapped[list[ReceiptLine]] = relationship(
+        order_by="ReceiptLine.line_no", cascade="all, delete-orphan"
+    )
+
+
+class ReceiptLine(Base):
+    __tablename__ = "receipt_lines"
+    __table_args__ = (
+        CheckConstraint("expected_quantity > 0", name="expected_positive"),
+        CheckConstraint("received_quantity >= 0", name="received_not_negative"),
+        UniqueConstraint("receipt_id", "product_id"),
+        UniqueConstraint("receipt_id", "line_no"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    receipt_id: Mapped[int] = mapped_column(ForeignKey("receipts.id", ondelete="CASCADE"))
+    line_no: Mapped[int] = mapped_column(Integer)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    expected_quantity: Mapped[int] = mapped_column(Integer)
+    received_quantity: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The supervisor who last let this line go past the receipt's over-receipt tolerance.
+    over_approved_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class CountStatus(StrEnum):
+    OPEN = "open"  # waiting for a counter
+    RECOUNT = "recount"  # the first count was far off: count again, blind
+    PENDING_APPROVAL = "pending_approval"  # variance above the threshold: a supervisor decides
+    POSTED = "posted"  # adjustments (if any) are in the ledger
+    REJECTED = "rejected"  # a supervisor refused the count; nothing posted
+    CANCELLED = "cancelled"
+
+
+class CountTask(Base):
+    """A cycle count of one location: counted blind, compared with the quants, then posted."""
+
+    __tablename__ = "count_tasks"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('open', 'recount', 'pending_approval', 'posted', 'rejected', 'cancelled')",
+            name="status_known",
+        ),
+        CheckConstraint("origin IN ('on_demand', 'scheduled')", name="origin_known"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        Index("ix_count_tasks_warehouse_status", "warehouse_id", "status"),
+        Index("ix_count_tasks_location", "location_id"),
+        # At most one unfinished count per location.
+        Index(
+            "uq_count_tasks_active_location",
+            "location_id",
+            unique=True,
+            sqlite_where=text("status IN ('open', 'recount', 'pending_approval')"),
+            postgresql_where=text("status IN ('open', 'recount', 'pending_approval')"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    status: Mapped[str] = mapped_column(String(20), default=CountStatus.OPEN)
+    origin: Mapped[str] = mapped_column(String(16))
+    velocity_class: Mapped[str | None] = mapped_column(String(1))  # A, B or C when scheduled
+    due_date: Mapped[date] = mapped_column(Date)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    counted_by: Mapped[str | None] = mapped_column(String(64))
+    counted_at: Mapped[datetime | None] = mapped_column()
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column()
+
+    lines: Mapped[list[CountLine]] = relationship(
+        order_by="CountLine.id", cascade="all, delete-orphan"
+    )
+
+
+class CountLine(Base):
+    """One product (and lot) found, or expected, in the counted location on one attempt."""
+
+    __tablename__ = "count_lines"
+    __table_args__ = (
+        CheckConstraint("attempt > 0", name="attempt_positive"),
+        CheckConstraint("expected_quantity >= 0", name="expected_not_negative"),
+        CheckConstraint("counted_quantity >= 0", name="counted_not_negative"),
+        ForeignKeyConstraint(
+            ["lot_id", "product_id"], ["lots.id", "lots.product_id"], name="fk_count_lines_lot"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("count_tasks.id", ondelete="CASCADE"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    lot_id: Mapped[int | None] = mapped_column(Integer)
+    expected_quantity: Mapped[int] = mapped_column(
+        Integer
+    )  # the quant when the count was submitted
+    counted_quantity: Mapped[int] = mapped_column(Integer)
