@@ -9,7 +9,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format services check-services bench clean
+.PHONY: install run test lint format services system-deps check-services bench clean
 
 $(UV):
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target .tools/uv uv==$(UV_VERSION)
@@ -18,7 +18,12 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --python $(PYTHON)
 	touch $@
 
-install: $(VENV)/.synced  ## Install the locked dependencies into .venv/
+# htmx, pinned in package-lock.json, is fetched from the npm registry into our static folder.
+VENDORED := wms/web/static/vendor/htmx.min.js
+$(VENDORED): package.json package-lock.json scripts/vendor.sh
+	scripts/vendor.sh
+
+install: $(VENV)/.synced $(VENDORED)  ## Install the locked dependencies (.venv/, vendored scripts)
 
 run: install  ## Create the SQLite demo database (once) and serve UI and API on 127.0.0.1:8000
 	$(VENV)/bin/wms demo --host $(HOST) --port $(PORT)
@@ -26,13 +31,16 @@ run: install  ## Create the SQLite demo database (once) and serve UI and API on 
 services:  ## Start PostgreSQL and Redis if they are down
 	scripts/services.sh
 
+system-deps:  ## Debian packages the tests need (Chromium for the browser tests)
+	scripts/system-deps.sh
+
 lint: install  ## Format check, lint, types and import contracts
 	$(VENV)/bin/ruff format --check wms integrations tests bench
 	$(VENV)/bin/ruff check wms integrations tests bench
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-test: install services lint  ## Everything: lint, types, unit, integration (PostgreSQL), smoke (SQLite), e2e
+test: install services system-deps lint  ## Everything: lint, types, unit, integration (PostgreSQL), smoke (SQLite), e2e
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 format: install

@@ -8,6 +8,7 @@ from wms.db.uow import UnitOfWork
 from wms.inventory import catalog
 from wms.inventory.gtin import make_gtin
 from wms.inventory.models import LocationKind
+from wms.procurement.models import Supplier
 
 _gtins = itertools.count(1)
 
@@ -54,14 +55,28 @@ def product(
     *,
     lot_tracked: bool = False,
     shelf_life_days: int | None = None,
+    packs: list[catalog.PackSpec] | None = None,
 ) -> catalog.ProductRef:
-    """A product with a valid, unique GTIN."""
-    gtin = make_gtin(f"0690{next(_gtins):09d}")
+    """A product with a valid, unique GTIN (and optionally packs of several units)."""
     return catalog.create_product(
         uow,
         sku=sku,
         name=f"Test product {sku}",
-        gtin=gtin,
+        gtin=new_gtin(),
         lot_tracked=lot_tracked,
         shelf_life_days=shelf_life_days,
+        packs=packs,
     )
+
+
+def new_gtin() -> str:
+    """A valid GTIN no other test product uses."""
+    return make_gtin(f"0690{next(_gtins):09d}")
+
+
+def supplier(uow: UnitOfWork, code: str = "SUP-1", *, active: bool = True) -> int:
+    """A supplier (there is no supplier service yet); returns its id."""
+    row = Supplier(code=code, name=f"Supplier {code}", country="CN", active=active)
+    uow.session.add(row)
+    uow.session.flush()
+    return row.id

@@ -17,9 +17,10 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Engine, func, select
 
 from wms.auth.services import create_api_key, create_user
+from wms.auth.sessions import set_badge, set_pin
 from wms.db.engine import make_session_factory
 from wms.db.uow import UnitOfWork
-from wms.inventory import catalog, stock
+from wms.inventory import catalog, counts, receipts, stock
 from wms.inventory.gtin import make_gtin
 from wms.inventory.models import LocationKind, Move, Product, Warehouse
 from wms.procurement.models import Supplier
@@ -172,8 +173,12 @@ DEMO_USERS = (
     ("admin", "Ada Admin", "admin", "admin-demo"),
     ("planner", "Pei Planner", "planner", "planner-demo"),
     ("inspector", "Ivy Inspector", "inspector", "inspector-demo"),
-    ("operator", "Oscar Operator", "operator", "1234"),
+    ("supervisor", "Sui Supervisor", "supervisor", "supervisor-demo"),
+    ("operator", "Oscar Operator", "operator", "operator-demo"),
 )
+# Handheld sign-in: user and PIN, or a badge scan.
+DEMO_PINS = {"operator": "1234", "supervisor": "4321", "admin": "9999"}
+DEMO_BADGES = {"operator": "BADGE-OSCAR-7F3K", "supervisor": "BADGE-SUI-9Q2M"}
 HISTORY_DAYS = 90
 AISLES, POSITIONS, LEVELS = 4, 8, 3
 
@@ -197,8 +202,13 @@ class DemoSummary:
             f"  products: {self.products} ({self.lot_tracked} lot-tracked with expiry)",
             f"  suppliers: {self.suppliers}",
             f"  ledger: {self.moves} moves over {HISTORY_DAYS} days",
-            "[bold]Logins[/bold] (user / password or PIN):",
+            "[bold]Logins[/bold] (user / password):",
             *[f"  {u} / {pw}  ({role})" for u, _, role, pw in self.users],
+            "[bold]Handheld[/bold] (user / PIN, or scan the badge code):",
+            *[
+                f"  {u} / {pin}" + (f"  badge {DEMO_BADGES[u]}" if u in DEMO_BADGES else "")
+                for u, pin in DEMO_PINS.items()
+            ],
         ]
         if self.api_key:
             lines += ["[bold]API key[/bold] (admin scope, shown once):", f"  {self.api_key}"]
@@ -208,6 +218,7 @@ class DemoSummary:
             ]
         lines += [
             "[bold]URLs[/bold]",
+            f"  handheld      {base}/handheld",
             f"  API docs      {base}/docs",
             f"  OpenAPI       {base}/openapi.json",
             f"  stock levels  {base}/api/v1/inventory-levels",
@@ -299,6 +310,10 @@ def build_demo(engine: Engine, *, seed: int = 7, progress: Progress) -> DemoSumm
         items = _catalogue(uow, rng)
         for username, name, role, password in DEMO_USERS:
             create_user(uow, username=username, display_name=name, role=role, password=password)
+        for username, pin in DEMO_PINS.items():
+            set_pin(uow, username=username, pin=pin)
+        for username, badge in DEMO_BADGES.items():
+            set_badge(uow, username=username, badge=badge)
         api_key = create_api_key(uow, name="demo", scopes=["admin"]).key
         uow.commit()
     world = _World(rng=rng, items=items, bins=bins)
@@ -314,6 +329,9 @@ def build_demo(engine: Engine, *, seed: int = 7, progress: Progress) -> DemoSumm
                 _simulate_day(uow, world, start + timedelta(days=day), day)
                 uow.commit()
             advance(1)
+    with UnitOfWork(factory) as uow:
+        _handheld_work(uow, world, today.date())
+        uow.commit()
     summary = describe_existing(engine)
     assert summary is not None
     summary.api_key = api_key
@@ -367,6 +385,9 @@ def _master_data(uow: UnitOfWork) -> dict[str, list[str]]:
                         parent=aisle_code,
                         barcode=f"{code}-{bin_code}",
                         capacity=400 if level == 1 else 250,
+                        # Aisles 3 m apart, bays 1.2 m deep, measured from the receiving dock.
+                        x=3.0 * aisle,
+                        y=1.2 * pos,
                     )
                     bins[code].append(bin_code)
     return bins
@@ -559,3 +580,28 @@ def _transfer(uow: UnitOfWork, world: _World, when: datetime) -> None:
             if target not in item.stocked_in:
                 item.stocked_in.append(target)
             world.put(target, line.sku, _Piece("RECV", line.lot, None, line.quantity))
+
+
+def _handheld_work(uow: UnitOfWork, world: _World, today: date) -> None:
+    """Work waiting on the floor: expected receipts for the coming days, cycle counts that are due."""
+    rng = world.rng
+    counts.schedule_counts(
+        uow, today=today, policy=counts.CountPolicy(max_scheduled_per_warehouse=12)
+    )
+    codes = [w[0] for w in WAREHOUSES]
+    suppliers = [s[0] for s in SUPPLIERS]
+    for wh in codes:
+        for n in range(3):
+            picked = rng.sample(world.items, 4)
+            receipts.create_receipt(
+                uow,
+                warehouse=wh,
+                supplier=rng.choice(suppliers),
+                expected_date=today + timedelta(days=n),
+                supplier_reference=f"ASN-{wh}-{today:%y%m%d}-{n + 1}",
+                lines=[
+                    receipts.ReceiptLineRequest(item.sku, rng.choice((12, 24, 48, 60, 120)))
+                    for item in picked
+                ],
+                actor="demo",
+            )

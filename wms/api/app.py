@@ -10,14 +10,17 @@ from contextlib import asynccontextmanager
 import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from wms import __version__
 from wms.api import problems
-from wms.api.routers import catalog, inventory
+from wms.api.routers import catalog, inventory, labels, receipts
 from wms.config import Settings, get_settings
 from wms.db.engine import make_engine, make_session_factory
 from wms.events.inprocess import InProcessScheduler
+from wms.web.handheld import routes as handheld
+from wms.web.templating import STATIC_DIR
 
 log = structlog.get_logger("wms.http")
 
@@ -61,6 +64,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.middleware("http")(_log_requests)
     app.include_router(catalog.router, prefix="/api/v1")
     app.include_router(inventory.router, prefix="/api/v1")
+    app.include_router(labels.router, prefix="/api/v1")
+    app.include_router(receipts.router, prefix="/api/v1")
+    app.include_router(handheld.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

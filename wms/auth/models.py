@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wms.db.base import Base, utcnow
@@ -47,6 +47,9 @@ class User(Base):
     # Handheld sign-in: a short PIN (hashed like a password) or a badge scan (a SHA-256 digest).
     pin_hash: Mapped[str | None] = mapped_column(String(255))
     badge_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Short PINs are guessable: sign-in locks for a while after repeated failures.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column()
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

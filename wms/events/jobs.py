@@ -13,7 +13,9 @@ from typing import Any
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
+from wms.db.base import utcnow
 from wms.db.uow import UnitOfWork
+from wms.inventory.counts import schedule_counts
 from wms.inventory.integrity import check_ledger
 
 log = structlog.get_logger("wms.jobs")
@@ -41,12 +43,28 @@ def verify_ledger(session_factory: sessionmaker[Session]) -> dict[str, Any]:
     return result
 
 
+def schedule_cycle_counts(session_factory: sessionmaker[Session]) -> dict[str, Any]:
+    """Create today's (UTC) cycle counts in every warehouse; running it twice adds nothing."""
+    with UnitOfWork(session_factory) as uow:
+        created = schedule_counts(uow, today=utcnow().date())
+        uow.commit()
+    result = {"created": len(created)}
+    log.info("cycle_counts_scheduled", **result)
+    return result
+
+
 JOBS: tuple[Job, ...] = (
     Job(
         name="wms.verify_ledger",
         every=timedelta(hours=6),
         run=verify_ledger,
         description="Rebuild quants and stock levels from the ledger and report disagreements.",
+    ),
+    Job(
+        name="wms.schedule_cycle_counts",
+        every=timedelta(days=1),
+        run=schedule_cycle_counts,
+        description="Create the day's cycle counts: storage bins due by their velocity class.",
     ),
 )
 

@@ -172,6 +172,9 @@ def create_warehouse(
                 kind=kind,
                 holds_stock=kind in STOCK_KINDS,
                 barcode=f"{code}-{loc_code}" if kind in STOCK_KINDS else None,
+                # The receiving dock is the origin of the floor plan that putaway measures from.
+                x=0.0 if kind is LocationKind.RECEIVING else None,
+                y=0.0 if kind is LocationKind.RECEIVING else None,
             )
         )
     session.flush()
@@ -207,8 +210,13 @@ def create_location(
     parent: str | None = None,
     barcode: str | None = None,
     capacity: int | None = None,
+    x: float | None = None,
+    y: float | None = None,
 ) -> LocationRef:
-    """Add a location (a zone, an aisle or a bin) under ``parent`` in a warehouse."""
+    """Add a location (a zone, an aisle or a bin) under ``parent`` in a warehouse.
+
+    ``x`` and ``y`` place it on the floor plan, in metres from the receiving dock.
+    """
     session = uow.session
     wh = get_warehouse(session, warehouse)
     if kind in VIRTUAL_KINDS:
@@ -235,6 +243,8 @@ def create_location(
         holds_stock=kind in STOCK_KINDS,
         barcode=barcode,
         capacity=capacity,
+        x=x,
+        y=y,
     )
     session.add(row)
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from wms.inventory.models import (
@@ -15,6 +15,9 @@ from wms.inventory.models import (
     Move,
     Product,
     Quant,
+    Receipt,
+    ReceiptLine,
+    ReceiptStatus,
     StockLevel,
     Transfer,
     TransferLine,
@@ -192,6 +195,8 @@ def _check_levels(
             counters["damaged"] += quantity
     for product_id, warehouse_id, outstanding in _transfers_in_transit(session):
         expected[(product_id, warehouse_id)]["incoming"] += outstanding
+    for product_id, warehouse_id, outstanding in _receipts_expected(session):
+        expected[(product_id, warehouse_id)]["incoming"] += outstanding
     found = []
     rows = {(r.product_id, r.warehouse_id): r for r in session.scalars(select(StockLevel))}
     for key in sorted(expected.keys() | rows.keys()):
@@ -236,5 +241,21 @@ def _transfers_in_transit(session: Session) -> list[tuple[int, int, int]]:
         )
         .join(Transfer, Transfer.id == TransferLine.transfer_id)
         .group_by(TransferLine.product_id, Transfer.to_warehouse_id)
+    )
+    return [(p, w, int(q)) for p, w, q in rows if q]
+
+
+def _receipts_expected(session: Session) -> list[tuple[int, int, int]]:
+    """What open receipts still expect: each line's shortfall (an over-receipt counts as none)."""
+    shortfall = ReceiptLine.expected_quantity - ReceiptLine.received_quantity
+    rows = session.execute(
+        select(
+            ReceiptLine.product_id,
+            Receipt.warehouse_id,
+            func.sum(case((shortfall > 0, shortfall), else_=0)),
+        )
+        .join(Receipt, Receipt.id == ReceiptLine.receipt_id)
+        .where(Receipt.status.in_([ReceiptStatus.OPEN, ReceiptStatus.RECEIVING]))
+        .group_by(ReceiptLine.product_id, Receipt.warehouse_id)
     )
     return [(p, w, int(q)) for p, w, q in rows if q]

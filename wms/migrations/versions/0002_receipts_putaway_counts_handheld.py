@@ -226,6 +226,10 @@ def upgrade() -> None:
     with op.batch_alter_table("users") as batch:
         batch.add_column(sa.Column("pin_hash", sa.String(length=255), nullable=True))
         batch.add_column(sa.Column("badge_hash", sa.String(length=64), nullable=True))
+        batch.add_column(
+            sa.Column("failed_logins", sa.Integer(), server_default="0", nullable=False)
+        )
+        batch.add_column(sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True))
         batch.create_unique_constraint(op.f("uq_users_badge_hash"), ["badge_hash"])
         batch.drop_constraint(op.f("ck_users_role_known"), type_="check")
         batch.create_check_constraint(op.f("ck_users_role_known"), ROLES_WITH_SUPERVISOR)
@@ -236,6 +240,8 @@ def downgrade() -> None:
         batch.drop_constraint(op.f("ck_users_role_known"), type_="check")
         batch.create_check_constraint(op.f("ck_users_role_known"), ROLES_BEFORE)
         batch.drop_constraint(op.f("uq_users_badge_hash"), type_="unique")
+        batch.drop_column("locked_until")
+        batch.drop_column("failed_logins")
         batch.drop_column("badge_hash")
         batch.drop_column("pin_hash")
     with op.batch_alter_table("locations") as batch:

@@ -1,0 +1,1 @@
+"""The handheld web UI: scan-first screens for warehouse staff."""
