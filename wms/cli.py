@@ -155,12 +155,19 @@ def apikey_create(
 @user_app.command("create")
 def user_create(
     username: Annotated[str, typer.Argument()],
-    role: Annotated[str, typer.Option(help="admin, planner, inspector or operator.")],
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True, help="Password or PIN.")],
+    role: Annotated[str, typer.Option(help="admin, planner, inspector, supervisor or operator.")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, help="Password.")],
     display_name: Annotated[str | None, typer.Option(help="Name shown in the UIs.")] = None,
+    pin: Annotated[
+        str | None, typer.Option(help="Handheld PIN (4-12 digits) to sign in with the user name.")
+    ] = None,
+    badge: Annotated[
+        str | None, typer.Option(help="Badge barcode (8+ characters) that signs in on a scan.")
+    ] = None,
 ) -> None:
-    """Create a user of the web UIs."""
+    """Create a user of the web UIs (and of the handheld, with a PIN or a badge)."""
     from wms.auth.services import create_user
+    from wms.auth.sessions import set_badge, set_pin
 
     with plain_errors():
         engine = _engine(get_settings())
@@ -172,6 +179,10 @@ def user_create(
                 role=role,
                 password=password,
             )
+            if pin is not None:
+                set_pin(uow, username=user.username, pin=pin)
+            if badge is not None:
+                set_badge(uow, username=user.username, badge=badge)
             uow.commit()
     console.print(f"user {user.username} ({user.role.value}) created")
 

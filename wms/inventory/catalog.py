@@ -246,9 +246,9 @@ def create_location(
         x=x,
         y=y,
     )
-    session.add(row)
     try:
         with session.begin_nested():
+            session.add(row)
             session.flush()
     except IntegrityError as exc:
         raise AlreadyExists(
@@ -312,9 +312,9 @@ def create_product(
         shelf_life_days=shelf_life_days,
         packs=pack_rows,
     )
-    session.add(product)
     try:
         with session.begin_nested():
+            session.add(product)
             session.flush()
     except IntegrityError as exc:
         raise AlreadyExists(f"SKU {sku} or one of its GTINs already exists", field="sku") from exc

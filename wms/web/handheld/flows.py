@@ -15,6 +15,7 @@ import copy
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -53,6 +54,7 @@ from wms.inventory.scanning import (
 from wms.web.handheld.screens import (
     Button,
     Choice,
+    Link,
     Outcome,
     Screen,
     Table,
@@ -1407,6 +1409,12 @@ class InquiryFlow(Flow):
                 (f"In {ctx.warehouse.code}", str(sum(r.quantity for r in here))),
                 *[(f"In {wh}", str(qty)) for wh, qty in sorted(elsewhere.items())],
             ]
+            screen.links = [
+                Link(
+                    f"Print a label for {product.sku}",
+                    f"/handheld/labels/product.pdf?sku={quote(product.sku)}",
+                )
+            ]
             screen.table = Table(
                 columns=["Location", "Lot", "Qty"],
                 rows=[([r.barcode or r.location, r.lot or "", str(r.quantity)], "") for r in here],
@@ -1454,6 +1462,9 @@ def menu_screen(ctx: Ctx) -> Screen:
         prompt="Scan anything, or choose a task",
         hint="A receipt, transfer, bin or product barcode opens the right task",
         menu=tiles,
+        links=[Link("Print bin labels (PDF)", "/handheld/labels/bins.pdf")]
+        if can_supervise(ctx.user)
+        else [],
     )
 
 

@@ -9,11 +9,12 @@ offline queue books once and gets the same answer back.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 import structlog
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -31,6 +32,7 @@ from wms.auth.sessions import (
 from wms.db.idempotency import fingerprint, recall, remember
 from wms.db.uow import UnitOfWork, transaction
 from wms.errors import Unauthorized, WmsError
+from wms.inventory import labels
 from wms.inventory.catalog import WarehouseRef
 from wms.inventory.models import Warehouse
 from wms.web.handheld import flows
@@ -230,6 +232,57 @@ def switch_warehouse(request: Request) -> Response:
             clear_warehouse(uow.session, info.id, state={"flow": flows.MENU})
             uow.commit()
     return RedirectResponse("/handheld", status_code=303)
+
+
+@router.get("/labels/bins.pdf")
+def bin_labels(request: Request, location: Annotated[list[str], Query()] = []) -> Response:  # noqa: B006
+    """Bin labels of the session's warehouse (all bins, or the ones named), for a label printer."""
+    return _labels(
+        request,
+        lambda uow, wh: labels.bin_labels_pdf(
+            uow.session, warehouse=wh.code, locations=location or None
+        ),
+        "bins-{code}.pdf",
+    )
+
+
+@router.get("/labels/product.pdf")
+def product_label(
+    request: Request,
+    sku: Annotated[str, Query(min_length=1, max_length=64)],
+    copies: Annotated[int, Query(ge=1, le=500)] = 1,
+) -> Response:
+    """A GS1-128 product label (GTIN) for re-labelling an item on the floor."""
+    return _labels(
+        request,
+        lambda uow, wh: labels.product_labels_pdf(uow.session, sku=sku, copies=copies),
+        f"product-{sku}.pdf",
+    )
+
+
+def _labels(
+    request: Request,
+    render: Callable[[UnitOfWork, WarehouseRef], bytes],
+    filename: str,
+) -> Response:
+    token = _token(request)
+    if not token:
+        return RedirectResponse("/handheld/login", status_code=303)
+    with UnitOfWork(_session_factory(request)) as uow:
+        try:
+            info = load_session(uow.session, token)
+        except Unauthorized:
+            return RedirectResponse("/handheld/login", status_code=303)
+        if info.warehouse_id is None:
+            return RedirectResponse("/handheld", status_code=303)
+        wh = _warehouse(uow, info.warehouse_id)
+        pdf = render(uow, wh)
+    name = filename.replace("{code}", wh.code)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{name}"'},
+    )
 
 
 class ScanEntry(BaseModel):
