@@ -144,7 +144,7 @@ def test_handheld_bad_scans_change_nothing(
         expected="Scan the receipt barcode",
         next_step="Or choose an expected receipt",
     )
-    expect(hh.error_box).to_contain_text("No receipt has this barcode")
+    expect(hh.error_box).to_contain_text("RC-NOPE-1: no receipt has this barcode")
     hh.shot("01-unknown-receipt")
 
     hh.scan(code, status="ok", screen="receive.product")

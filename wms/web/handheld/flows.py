@@ -382,6 +382,8 @@ class ReceiveFlow(Flow):
                 name="receive.receipt",
                 title="Receive",
                 prompt="Scan the receipt barcode",
+                expects=f"an open receipt of {ctx.warehouse.code} (RC-...)",
+                on_error="Scan the receipt's barcode, or tap it in the list",
                 hint="Or choose an expected receipt",
                 choices=[
                     Choice(
@@ -422,6 +424,11 @@ class ReceiveFlow(Flow):
                 name="receive.product",
                 title=title,
                 prompt="Scan a product",
+                expects=f"a product on {view.code}: "
+                + (
+                    ", ".join(ln.sku for ln in view.lines if ln.outstanding) or "all lines received"
+                ),
+                on_error="Scan a product from the list; set aside goods that are not on it",
                 hint="GS1 barcodes fill in lot, expiry and count",
                 facts=facts,
                 table=table,
@@ -461,6 +468,8 @@ class ReceiveFlow(Flow):
                 name="receive.supervisor",
                 title=title,
                 prompt="Supervisor: scan your badge to approve",
+                expects="a supervisor's badge",
+                on_error="Call a supervisor to scan their badge, or press Cancel",
                 hint=f"{data.get('pending_qty')} of {item['sku'] if item else ''} is over tolerance",
                 facts=facts,
                 table=table,
@@ -618,6 +627,7 @@ class PutawayFlow(Flow):
                 name="putaway.item",
                 title="Put away",
                 prompt="Scan a product in receiving",
+                expects="a product that is in receiving",
                 table=Table(
                     columns=["In receiving", "Lot", "Qty"],
                     rows=[([f"{r.sku} {r.name}", r.lot or "", str(r.quantity)], "") for r in rows],
@@ -647,6 +657,7 @@ class PutawayFlow(Flow):
             name="putaway.bin",
             title="Put away",
             prompt=f"Take to {data.get('suggested')}",
+            expects=f"bin {data.get('suggested')}",
             hint=f"Suggested: {data.get('rule')}. Scan the bin to confirm",
             facts=[
                 *facts,
@@ -944,6 +955,7 @@ class CountFlow(Flow):
                 name="count.count",
                 title=f"Count {data.get('bin')}",
                 prompt="Scan a product in the bin",
+                expects="a product barcode (EAN/UPC, GTIN or GS1)",
                 hint="Blind count: count what you see. Press Done when the bin is finished",
                 facts=facts,
                 table=counted if data.get("counted") else None,
@@ -1413,6 +1425,7 @@ class InquiryFlow(Flow):
                 Link(
                     f"Print a label for {product.sku}",
                     f"/handheld/labels/product.pdf?sku={quote(product.sku)}",
+                    new_tab=True,
                 )
             ]
             screen.table = Table(
@@ -1462,9 +1475,14 @@ def menu_screen(ctx: Ctx) -> Screen:
         prompt="Scan anything, or choose a task",
         hint="A receipt, transfer, bin or product barcode opens the right task",
         menu=tiles,
-        links=[Link("Print bin labels (PDF)", "/handheld/labels/bins.pdf")]
-        if can_supervise(ctx.user)
-        else [],
+        links=[
+            Link(f"Change warehouse ({ctx.warehouse.code})", "/handheld/switch-warehouse"),
+            *(
+                [Link("Print bin labels (PDF)", "/handheld/labels/bins.pdf", new_tab=True)]
+                if can_supervise(ctx.user)
+                else []
+            ),
+        ],
     )
 
 
@@ -1520,12 +1538,18 @@ def apply(ctx: Ctx, entry: Entry) -> Outcome:
         ctx.state.clear()
         ctx.state.update(before)
         current = screen_for(ctx)
+        if current.on_error:
+            next_step = current.on_error
+        elif current.input == "number":
+            next_step = "Type it again and press Enter"
+        else:
+            next_step = "Check the label and scan again"
         return Outcome(
             "error",
             _sentence(exc.message),
-            scanned=printable(entry.value) if entry.kind == "scan" else entry.action,
-            expected=current.prompt,
-            next_step=current.hint or "Scan again, or press Back",
+            scanned=(printable(entry.value) or "(empty)") if entry.kind == "scan" else entry.action,
+            expected=current.expects or current.prompt,
+            next_step=next_step,
         )
     return outcome
 

@@ -60,6 +60,7 @@ class Table:
 class Link:
     label: str
     href: str
+    new_tab: bool = False
 
 
 @dataclass
@@ -77,3 +78,5 @@ class Screen:
     links: list[Link] = field(default_factory=list)
     menu: list[Choice] = field(default_factory=list)  # big tiles on the main menu
     outcome: Outcome | None = None
+    expects: str = ""  # what a scan here must be, for error messages (default: the prompt)
+    on_error: str = ""  # what to do after a refused scan (default: scan again)
