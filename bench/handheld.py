@@ -226,23 +226,27 @@ def seed(factory: sessionmaker[Session], args: argparse.Namespace) -> World:
             set_pin(uow, username=username, pin=PIN)
         uow.commit()
     with UnitOfWork(factory) as uow:
-        bin_ids = dict(
-            uow.session.execute(
+        bin_ids: dict[str, int] = {
+            str(row[0]): int(row[1])
+            for row in uow.session.execute(
                 text(
                     "SELECT l.code, l.id FROM locations l JOIN warehouses w "
                     "ON w.id = l.warehouse_id WHERE w.code = :wh"
                 ),
                 {"wh": WAREHOUSE},
-            ).all()
-        )
-        product_ids = dict(uow.session.execute(text("SELECT sku, id FROM products")).all())
+            )
+        }
+        product_ids: dict[str, int] = {
+            str(row[0]): int(row[1])
+            for row in uow.session.execute(text("SELECT sku, id FROM products"))
+        }
     return World(
         bins=bins,
         barcodes=[f"{WAREHOUSE}-{code}" for code in bins],
-        bin_ids=[int(bin_ids[code]) for code in bins],
+        bin_ids=[bin_ids[code] for code in bins],
         skus=skus,
         eans=[gtin[1:] for gtin in gtins],  # a GTIN-14 with a leading 0 is the EAN-13
-        product_ids=[int(product_ids[sku]) for sku in skus],
+        product_ids=[product_ids[sku] for sku in skus],
         home_bins=home_bins,
         users=users,
     )
@@ -261,7 +265,7 @@ class Server:
         return self.log_path.read_text(errors="replace")
 
 
-def start_server(url: str, pool_size: int, log_path: Path) -> Server:
+def start_server(url: str, pool_size: int, log_path: Path, workers: int = 1) -> Server:
     port = free_port()
     env = {
         **os.environ,
@@ -271,7 +275,16 @@ def start_server(url: str, pool_size: int, log_path: Path) -> Server:
     }
     with log_path.open("wb") as out:
         process = subprocess.Popen(
-            [wms_executable(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [
+                wms_executable(),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
             env=env,
             cwd=REPO_ROOT,
             stdout=out,
@@ -365,9 +378,11 @@ class Scanner:
         rtt = (time.perf_counter() - started) * 1000
         if response.status_code != 200:
             raise ScanFailed(f"HTTP {response.status_code}: {response.text[:200]}")
-        timing = response.headers.get("server-timing", "")
-        match = re.search(r"dur=([0-9.]+)", timing)
-        answer: dict[str, Any] = response.json()
+        try:
+            answer: dict[str, Any] = response.json()
+        except ValueError as exc:
+            raise ScanFailed(f"not JSON: {response.text[:200]}") from exc
+        match = re.search(r"dur=([0-9.]+)", response.headers.get("server-timing", ""))
         measuring = self.clock["start"] <= time.monotonic() < self.clock["end"]
         sample = Sample(step, float(match.group(1)) if match else math.nan, rtt)
         if step == "retry":
@@ -391,7 +406,10 @@ class Scanner:
         }
         answer = self.send(step, body)
         if self.rng.random() < self.args.retry_rate:
-            self.retry(body, answer)
+            try:
+                self.retry(body, answer)
+            except ScanFailed as exc:  # the first answer stands; the flow goes on
+                self.failed(exc)
         if self.args.think:
             time.sleep(self.rng.uniform(0.5, 1.5) * self.args.think)
         return answer
@@ -412,6 +430,11 @@ class Scanner:
                 f"{first.get('message')!r}, retry duplicate={again.get('duplicate')} "
                 f"{again.get('status')} {again.get('message')!r}"
             )
+
+    def failed(self, exc: ScanFailed) -> None:
+        self.stats.failures[str(exc).split(":", 1)[0]] += 1
+        if len(self.stats.failure_samples) < 5:
+            self.stats.failure_samples.append(f"{self.username}: {exc}")
 
     # Sign-in and the move flow ---------------------------------------------------------------
 
@@ -467,10 +490,7 @@ class Scanner:
                 try:
                     self.one_move()
                 except ScanFailed as exc:
-                    name = str(exc).split(":", 1)[0]
-                    self.stats.failures[name] += 1
-                    if len(self.stats.failure_samples) < 5:
-                        self.stats.failure_samples.append(f"{self.username}: {exc}")
+                    self.failed(exc)
                     time.sleep(0.2)
                     with contextlib.suppress(ScanFailed):
                         self.scan("back", action="back")
@@ -625,17 +645,15 @@ def check_bookings(factory: sessionmaker[Session], world: World, result: RunResu
 # --------------------------------------------------------------------------- report
 
 
-def ms(value: float) -> str:
-    return "-" if math.isnan(value) else f"{value:.1f}"
+def ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
 
 
-def distribution(values: list[float]) -> list[str]:
-    return [
-        ms(percentile(values, 50)),
-        ms(percentile(values, 95)),
-        ms(percentile(values, 99)),
-        ms(max(values) if values else math.nan),
-    ]
+def distribution(values: list[float]) -> list[float | None]:
+    """p50, p95, p99 and max, rounded to 0.1 ms; None when there are no values (JSON has no NaN)."""
+    if not values:
+        return [None] * 4
+    return [round(v, 1) for v in (*(percentile(values, p) for p in (50, 95, 99)), max(values))]
 
 
 def summarise(
@@ -659,7 +677,7 @@ def summarise(
         by_step[x.step].append(x)
 
     def figures(values: list[Sample]) -> dict[str, Any]:
-        server = [x.server_ms for x in values]
+        server = [x.server_ms for x in values if not math.isnan(x.server_ms)]
         rtt = [x.rtt_ms for x in values]
         return {
             "count": len(values),
@@ -677,6 +695,7 @@ def summarise(
             "load_average_at_end": [round(v, 2) for v in os.getloadavg()],
         },
         "scanners": args.scanners,
+        "workers": args.workers,
         "seconds": result.seconds,
         "warmup_seconds": args.warmup,
         "think_seconds": args.think,
@@ -772,6 +791,7 @@ def render(out: Console, f: dict[str, Any]) -> None:
         + "/".join(f"{v:.1f}" for v in host["load_average_at_end"]),
     )
     overview.add_row("server DB pool size", str(f["pool_size"]))
+    overview.add_row("server processes", str(f["workers"]))
     overview.add_row("tracebacks in the server log", str(f["server_tracebacks"]))
     out.print(overview)
 
@@ -790,8 +810,8 @@ def render(out: Console, f: dict[str, Any]) -> None:
         latency.add_row(
             label,
             f"{figs['count']:,}",
-            *figs["server_ms"].values(),
-            *figs["round_trip_ms"].values(),
+            *(ms(v) for v in figs["server_ms"].values()),
+            *(ms(v) for v in figs["round_trip_ms"].values()),
         )
     out.print(latency)
     if f["errors"]:
@@ -854,6 +874,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
     parser.add_argument(
+        "--workers", type=int, default=1, help="server processes (wms serve --workers; default: 1)"
+    )
+    parser.add_argument(
         "--json", action="store_true", help="also print the figures as one JSON object"
     )
     args = parser.parse_args(argv)
@@ -899,7 +922,7 @@ def run(args: argparse.Namespace, engine: Engine, url: str, console: Console, ou
     )
     pool_size = args.pool_size or args.scanners + 5
     with tempfile.TemporaryDirectory(prefix="wms-bench-handheld-") as tmp:
-        server = start_server(url, pool_size, Path(tmp) / "server.log")
+        server = start_server(url, pool_size, Path(tmp) / "server.log", args.workers)
         log(console, f"wms serve is up on {server.base_url} (pid {server.process.pid})")
         try:
             result = run_scanners(world, server, args, console)

@@ -188,13 +188,19 @@ def user_create(
 
 
 @app.command()
-def serve(host: Host = "127.0.0.1", port: Port = 8000) -> None:
+def serve(
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Server processes (one per core is typical).")
+    ] = 1,
+) -> None:
     """Serve the web UIs and the API."""
     with plain_errors():
         settings = get_settings()
         settings.require_secret_key()
         _engine(settings)
-    _run_server(host, port)
+    _run_server(host, port, workers=workers)
 
 
 @app.command()
@@ -237,10 +243,17 @@ def beat(loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INF
     celery.start(["beat", f"--loglevel={loglevel}", "--schedule=var/celerybeat-schedule"])
 
 
-def _run_server(host: str, port: int) -> None:
+def _run_server(host: str, port: int, *, workers: int = 1) -> None:
     import uvicorn
 
-    uvicorn.run("wms.api.app:create_app", factory=True, host=host, port=port, log_config=None)
+    uvicorn.run(
+        "wms.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+    )
 
 
 @app.command()
