@@ -1,9 +1,10 @@
 """Browser tests of the handheld UI: Chromium driven by Playwright against a real `wms serve`.
 
-Each test gets a fresh PostgreSQL database (the ``pg`` fixture), master data seeded through the
-services, its own server subprocess and a phone-sized browser context (360x640, touch). Scans are
-typed the way a keyboard-wedge scanner types them: characters, then Enter. Every test saves
-full-page screenshots to ``test-artifacts/handheld/`` at the repository root.
+Each test gets an emptied PostgreSQL database (the ``pg`` fixture) with master data seeded through
+the services, and a fresh phone-sized browser context (360x640, touch) on a `wms serve` subprocess
+that the session shares. Scans are typed the way a keyboard-wedge scanner types them: characters,
+then Enter; every check of stock reads the ledger in the database. Every test saves full-page
+screenshots to ``test-artifacts/handheld/<test>-<step>.png`` at the repository root.
 
 Chromium comes from Debian (``/usr/bin/chromium``, see ``make system-deps``); without it these
 tests fail rather than skip, so that CI cannot pass without running them.
@@ -11,6 +12,7 @@ tests fail rather than skip, so that CI cannot pass without running them.
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -19,17 +21,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from tests.commands import WMS, free_port, wms_env
 from tests.conftest import Database
 from wms.auth.services import create_user
 from wms.auth.sessions import set_badge, set_pin
+from wms.db.uow import UnitOfWork
 from wms.demo import DEMO_BADGES, DEMO_PINS
 from wms.inventory import catalog, counts, receipts, stock
 from wms.inventory.gtin import make_gtin
@@ -39,7 +42,8 @@ from wms.procurement.models import Supplier
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "handheld"
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's Chromium; WMS_TEST_CHROMIUM names another build of it.
+CHROMIUM = Path(os.environ.get("WMS_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -93,13 +97,15 @@ class World:
 
 
 OPERATOR = User("operator", "Oscar Operator", DEMO_PINS["operator"], DEMO_BADGES["operator"])
-SUPERVISOR = User("supervisor", "Sui Supervisor", DEMO_PINS["supervisor"], DEMO_BADGES["supervisor"])
+SUPERVISOR = User(
+    "supervisor", "Sui Supervisor", DEMO_PINS["supervisor"], DEMO_BADGES["supervisor"]
+)
 # Bins on the floor plan, in metres from the receiving dock (at 0, 0): the nearest empty bin is
 # B02, then B03, B04, B01, so the putaway suggestion is known in advance.
 BIN_PLACES = {"B01": (12.0, 0.0), "B02": (3.0, 0.0), "B03": (3.0, 2.4), "B04": (6.0, 1.2)}
 
 
-def _warehouse(uow: Any, code: str, name: str, lat: float, lon: float) -> None:
+def _warehouse(uow: UnitOfWork, code: str, name: str, lat: float, lon: float) -> None:
     catalog.create_warehouse(
         uow,
         code=code,
@@ -226,6 +232,20 @@ class Seed:
             uow.commit()
         return task.code
 
+    def counted(
+        self, task: str, sku: str, quantity: int, *, lot: str | None = None, actor: str = "operator"
+    ) -> str:
+        """A count of one product submitted as a counter would; the task's status afterwards."""
+        with self.pg.uow() as uow:
+            outcome = counts.submit_count(
+                uow,
+                task_code=task,
+                lines=[counts.CountedLine(sku, quantity, lot=lot)],
+                actor=actor,
+            )
+            uow.commit()
+        return str(outcome.status)
+
 
 @pytest.fixture
 def seed(pg: Database, world: World) -> Seed:
@@ -270,19 +290,19 @@ class Ledger:
     def __init__(self, pg: Database) -> None:
         self.pg = pg
 
-    def _rows(self, sql: str, **params: object) -> list[Any]:
+    def rows(self, sql: str, **params: object) -> list[Any]:
         with self.pg.engine.connect() as connection:
             return list(connection.execute(text(sql), params))
 
     def moves(self, reason: str | None = None) -> list[MoveRow]:
         """Moves booked after seeding (the seed's own are left out), oldest first."""
-        rows = [MoveRow(*row) for row in self._rows(_MOVES)]
+        rows = [MoveRow(*row) for row in self.rows(_MOVES)]
         return [m for m in rows if reason is None or m.reason == reason]
 
     def quant(self, location: str, sku: str, lot: str | None = None) -> int:
         """Units of ``sku`` (and ``lot``) at ``location`` ("SHA/B02", "TRANSIT")."""
         warehouse, _, code = location.rpartition("/")
-        rows = self._rows(
+        rows = self.rows(
             """
             SELECT coalesce(sum(q.quantity), 0)
             FROM quants q
@@ -302,7 +322,7 @@ class Ledger:
         return int(rows[0][0])
 
     def level(self, warehouse: str, sku: str) -> dict[str, int]:
-        rows = self._rows(
+        rows = self.rows(
             """
             SELECT s.on_hand, s.incoming, s.available
             FROM stock_levels s
@@ -319,7 +339,7 @@ class Ledger:
         return {"on_hand": on_hand, "incoming": incoming, "available": available}
 
     def lot_expiry(self, sku: str, lot: str) -> date | None:
-        rows = self._rows(
+        rows = self.rows(
             "SELECT l.expiry_date FROM lots l JOIN products p ON p.id = l.product_id "
             "WHERE p.sku = :sku AND l.code = :lot",
             sku=sku,
@@ -353,8 +373,13 @@ class Server:
     base_url: str
     log: Path
 
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
+    def output(self, since: int = 0) -> str:
+        with self.log.open("rb") as f:
+            f.seek(since)
+            return f.read().decode(errors="replace")
+
+    def log_size(self) -> int:
+        return self.log.stat().st_size
 
 
 def _wait_until_healthy(server: Server, *, within: float = 30.0) -> None:
@@ -381,19 +406,24 @@ def _stop(process: subprocess.Popen[bytes], *, within: float = 15.0) -> None:
         process.wait(timeout=5)
 
 
-@pytest.fixture
-def server(pg: Database, world: World, tmp_path: Path) -> Iterator[Server]:
-    """`wms serve` on a free port against this test's database (scheduled jobs off)."""
+@pytest.fixture(scope="session")
+def server_process(pg_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`wms serve` on a free port against the test database, for the whole session.
+
+    Starting the server takes seconds, so the tests share one; each test empties the database
+    (the ``pg`` fixture) and the server keeps nothing between requests but its connection pool.
+    Scheduled jobs are off so that nothing but the handheld writes while a test runs.
+    """
     port = free_port()
-    env = wms_env(
-        WMS_DATABASE_URL=pg.url, WMS_SECRET_KEY=SECRET, WMS_RUN_JOBS_IN_PROCESS="false"
-    )
-    log = tmp_path / "server.log"
+    url = pg_engine.url.render_as_string(hide_password=False)
+    env = wms_env(WMS_DATABASE_URL=url, WMS_SECRET_KEY=SECRET, WMS_RUN_JOBS_IN_PROCESS="false")
+    cwd = tmp_path_factory.mktemp("server")
+    log = cwd / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [WMS, "serve", "--host", "127.0.0.1", "--port", str(port)],
             env=env,
-            cwd=tmp_path,
+            cwd=cwd,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -403,7 +433,16 @@ def server(pg: Database, world: World, tmp_path: Path) -> Iterator[Server]:
         yield running
     finally:
         _stop(process)
-    output = running.output()
+
+
+@pytest.fixture
+def server(server_process: Server, pg: Database, world: World) -> Iterator[Server]:
+    """The shared server, after this test's data is seeded; an exception it logs fails the test."""
+    if server_process.process.poll() is not None:
+        pytest.fail(f"the server died:\n{server_process.output()}")
+    start = server_process.log_size()
+    yield server_process
+    output = server_process.output(since=start)
     assert "Traceback" not in output, f"the server logged an exception:\n{output}"
 
 
@@ -482,7 +521,7 @@ class Handheld:
         return self.page.locator("#waiting")
 
     def button(self, action: str, arg: str | None = None) -> Locator:
-        selector = f"#screen [data-action='{action}']"
+        selector = f":is(#screen, #topbar) [data-action='{action}']"
         if arg is not None:
             selector += f"[data-arg='{arg}']"
         return self.page.locator(selector)
@@ -493,6 +532,8 @@ class Handheld:
     def shot(self, step: str) -> Path:
         """A full-page screenshot: test-artifacts/handheld/<test>-<step>.png."""
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        # After the ok/error flash (350 ms), which would tint the whole picture.
+        expect(self.page.locator("#flash")).not_to_have_class(re.compile(r"flash-(ok|error)"))
         path = ARTIFACTS / f"{self.test_name}-{_slug(step)}.png"
         self.page.screenshot(path=str(path), full_page=True)
         self.shots.append(path)
@@ -533,11 +574,17 @@ class Handheld:
     def last_scan_id(self) -> str:
         return self.body.get_attribute("data-last-scan-id") or ""
 
-    def type_scan(self, value: str) -> None:
-        """Type a scan as a wedge scanner does, without the Enter; GS goes as Ctrl+]."""
+    def type_scan(self, value: str, *, gs: Literal["ctrl", "insert"] = "ctrl") -> None:
+        """Type a scan as a wedge scanner does, without the Enter.
+
+        The GS1 group separator (GS, 0x1d) has no key: scanners send it as Ctrl+] (``ctrl``,
+        which handheld.js turns into the character) or as the character itself (``insert``).
+        """
         for index, part in enumerate(value.split("\x1d")):
-            if index:
+            if index and gs == "ctrl":
                 self.page.keyboard.press("Control+BracketRight")
+            elif index:
+                self.page.keyboard.insert_text("\x1d")
             if part:
                 self.page.keyboard.type(part)
 
@@ -547,10 +594,12 @@ class Handheld:
         self.page.wait_for_function("() => window.wmsHandheld.queueLength() === 0")
         expect(self.waiting).to_be_hidden()
 
-    def scan(self, value: str, *, status: str, screen: str) -> None:
+    def scan(
+        self, value: str, *, status: str, screen: str, gs: Literal["ctrl", "insert"] = "ctrl"
+    ) -> None:
         """Scan ``value`` (characters, then Enter) and check the answer's status and screen."""
         previous = self.last_scan_id()
-        self.type_scan(value)
+        self.type_scan(value, gs=gs)
         self.page.keyboard.press("Enter")
         self.wait_answered(previous)
         self.expect_outcome(status, screen)

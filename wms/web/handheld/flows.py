@@ -470,6 +470,7 @@ class ReceiveFlow(Flow):
                 prompt="Supervisor: scan your badge to approve",
                 expects="a supervisor's badge",
                 on_error="Call a supervisor to scan their badge, or press Cancel",
+                secret=True,
                 hint=f"{data.get('pending_qty')} of {item['sku'] if item else ''} is over tolerance",
                 facts=facts,
                 table=table,
@@ -1544,10 +1545,16 @@ def apply(ctx: Ctx, entry: Entry) -> Outcome:
             next_step = "Type it again and press Enter"
         else:
             next_step = "Check the label and scan again"
+        if entry.kind != "scan":
+            scanned = entry.action
+        elif current.secret:
+            scanned = "(a badge; not shown)"  # the answer is stored: keep the credential out
+        else:
+            scanned = printable(entry.value) or "(empty)"
         return Outcome(
             "error",
             _sentence(exc.message),
-            scanned=(printable(entry.value) or "(empty)") if entry.kind == "scan" else entry.action,
+            scanned=scanned,
             expected=current.expects or current.prompt,
             next_step=next_step,
         )

@@ -80,3 +80,4 @@ class Screen:
     outcome: Outcome | None = None
     expects: str = ""  # what a scan here must be, for error messages (default: the prompt)
     on_error: str = ""  # what to do after a refused scan (default: scan again)
+    secret: bool = False  # scans here are credentials (badges): never echoed back or stored
