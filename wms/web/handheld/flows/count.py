@@ -17,7 +17,7 @@ from wms.inventory.scanning import (
     clean,
     resolve_product,
 )
-from wms.web.handheld.flows.base import Ctx, Flow, item_text, label_of, read_quantity
+from wms.web.handheld.flows.base import Ctx, Flow, item_text, read_quantity
 from wms.web.handheld.screens import (
     Button,
     Choice,
@@ -52,13 +52,21 @@ class CountFlow(Flow):
             task = ctx.session.scalar(
                 select(CountTask).where(
                     CountTask.location_id == loc.id,
-                    CountTask.status.in_([CountStatus.OPEN, CountStatus.RECOUNT]),
+                    CountTask.status.in_(
+                        [CountStatus.OPEN, CountStatus.RECOUNT, CountStatus.PENDING_APPROVAL]
+                    ),
                 )
             )
             if task is None:
-                raise ValidationFailed(
-                    f"scanned {label_of(loc)}: no count is waiting for this bin", field="scan"
+                # No count planned for this bin: count it now, on demand (a found discrepancy).
+                created = counts.create_count(
+                    ctx.uow,
+                    warehouse=ctx.warehouse.code,
+                    location=loc.code,
+                    actor=ctx.user.username,
                 )
+                task = ctx.session.scalar(select(CountTask).where(CountTask.code == created.code))
+                assert task is not None
         if task.status not in (CountStatus.OPEN, CountStatus.RECOUNT):
             raise ValidationFailed(f"count {task.code} is {task.status}, not waiting for a count")
         loc_row = ctx.session.get(Location, task.location_id)
@@ -175,7 +183,7 @@ class CountFlow(Flow):
                 name="count.task",
                 title="Count",
                 prompt="Scan a bin to count",
-                hint="Or choose a count task",
+                hint="Or choose a count task; a bin without one is counted on demand",
                 choices=[
                     Choice(
                         t.location_barcode or t.location,
