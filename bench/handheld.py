@@ -29,9 +29,7 @@ import math
 import os
 import random
 import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,6 +44,7 @@ from typing import Any
 
 import httpx
 import psycopg
+from common import free_port, log, percentile, wms_executable
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, text
@@ -76,36 +75,6 @@ AVAILABLE = re.compile(r":\s*(\d+) here")
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile (p in 0..100) of ``values``; NaN when empty."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    rank = max(1, math.ceil(p / 100 * len(ordered)))
-    return ordered[rank - 1]
-
-
-def log(console: Console, message: str) -> None:
-    console.print(f"[dim]{time.strftime('%H:%M:%S')}[/dim] {message}", highlight=False)
-
-
-def wms_executable() -> str:
-    """The `wms` script next to the running interpreter (the project's virtualenv)."""
-    candidate = Path(sys.executable).parent / "wms"
-    if candidate.exists():
-        return str(candidate)
-    found = shutil.which("wms")
-    if found is None:
-        raise SystemExit("cannot find the `wms` command; run with the project's .venv/bin/python")
-    return found
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def cpu_seconds_of(pid: int) -> float:

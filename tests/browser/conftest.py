@@ -14,21 +14,18 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
 from sqlalchemy import Engine, text
 
-from tests.commands import WMS, free_port, wms_env
+from tests.commands import WMS, free_port, stop, wait_until_healthy, wms_env
 from tests.conftest import Database
 from wms.auth.services import create_user
 from wms.auth.sessions import set_badge, set_pin
@@ -382,30 +379,6 @@ class Server:
         return self.log.stat().st_size
 
 
-def _wait_until_healthy(server: Server, *, within: float = 30.0) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            pytest.fail(f"the server exited with {server.process.returncode}:\n{server.output()}")
-        try:
-            if httpx.get(f"{server.base_url}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    pytest.fail(f"the server did not answer /healthz within {within} s:\n{server.output()}")
-
-
-def _stop(process: subprocess.Popen[bytes], *, within: float = 15.0) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=within)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
-
-
 @pytest.fixture(scope="session")
 def server_process(pg_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`wms serve` on a free port against the test database, for the whole session.
@@ -429,10 +402,10 @@ def server_process(pg_engine: Engine, tmp_path_factory: pytest.TempPathFactory) 
         )
     running = Server(process, f"http://127.0.0.1:{port}", log)
     try:
-        _wait_until_healthy(running)
+        wait_until_healthy(running)
         yield running
     finally:
-        _stop(process)
+        stop(process)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.commands import WMS, free_port, run_wms, wms_env
+from tests.commands import WMS, free_port, run_wms, stop, wait_until_healthy, wms_env
 from tests.conftest import Database
 
 SECRET = "e2e-secret-key"
@@ -29,32 +28,6 @@ class Server:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
-
-
-def wait_until_healthy(server: Server, *, within: float = 30.0) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            pytest.fail(f"the server exited with {server.process.returncode}:\n{server.output()}")
-        try:
-            if httpx.get(f"{server.base_url}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"the server did not answer /healthz within {within} s:\n{server.output()}")
-
-
-def stop(process: subprocess.Popen[bytes], *, within: float = 15.0) -> int:
-    """SIGTERM, then a bounded wait; a server that does not stop is killed and the test fails."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        return process.wait(timeout=within)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
-        pytest.fail(f"the server ignored SIGTERM for {within} s")
 
 
 @pytest.fixture
