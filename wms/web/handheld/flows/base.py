@@ -174,6 +174,19 @@ class Flow:
         ctx.data["lot_choices"] = [[lq.lot, lq.quantity] for lq in lots]
         return info(f"{product.sku} has {len(lots)} lots here: scan or choose the lot")
 
+    def take_item_step(self, ctx: Ctx, step: str, value: str) -> Outcome:
+        """The item and lot steps of a flow that takes stock out of the bin in ``data['from_id']``."""
+        data = ctx.data
+        if step == "item":
+            pending = self.read_item(ctx, value, from_location_id=int(data["from_id"]))
+            if pending is not None:
+                ctx.go("lot")
+                return pending
+        else:
+            self.choose_lot(ctx, value)
+        ctx.go("quantity")
+        return info(f"{item_text(data['item'])}: {data['available']} here")
+
     def choose_lot(self, ctx: Ctx, lot: str) -> None:
         choices = {str(c[0]): int(c[1]) for c in ctx.data.get("lot_choices", [])}
         lot = clean(lot)

@@ -198,17 +198,8 @@ class MoveFlow(Flow):
             }
             ctx.go("item")
             return ok(f"From {label_of(source)}: scan the product")
-        if step == "item":
-            pending = self.read_item(ctx, value, from_location_id=int(data["from_id"]))
-            if pending is not None:
-                ctx.go("lot")
-                return pending
-            ctx.go("quantity")
-            return info(f"{item_text(data['item'])}: {data['available']} here")
-        if step == "lot":
-            self.choose_lot(ctx, value)
-            ctx.go("quantity")
-            return info(f"{item_text(data['item'])}: {data['available']} here")
+        if step in ("item", "lot"):
+            return self.take_item_step(ctx, step, value)
         if step == "quantity":
             quantity = read_quantity(ctx, value)
             if quantity > int(data["available"]):
