@@ -40,7 +40,7 @@ def worker(pg: Database) -> Iterator[Settings]:
         start_new_session=True,
     )
     try:
-        yield Settings(database_url=pg.url, broker_url=BROKER, secret_key="t", _env_file=None)  # type: ignore[call-arg]
+        yield Settings(database_url=pg.url, broker_url=BROKER, secret_key="t", _env_file=None)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:

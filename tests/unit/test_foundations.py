@@ -11,22 +11,22 @@ from wms.inventory.errors import InsufficientStock, ShortLine
 
 
 def test_postgres_urls_use_the_psycopg_driver() -> None:
-    settings = Settings(database_url="postgresql://u@h/db", _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(database_url="postgresql://u@h/db", _env_file=None)
     assert settings.database_url == "postgresql+psycopg://u@h/db"
 
 
 def test_the_default_database_is_a_sqlite_file_under_var(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WMS_DATABASE_URL", raising=False)
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.database_url == "sqlite:///var/wms.sqlite3"
     assert settings.broker_url is None
 
 
 def test_a_secret_key_is_required_outside_demo_mode() -> None:
     with pytest.raises(ConfigurationError, match="WMS_SECRET_KEY"):
-        Settings(demo=False, secret_key=None, _env_file=None).require_secret_key()  # type: ignore[call-arg]
-    assert Settings(demo=True, _env_file=None).require_secret_key()  # type: ignore[call-arg]
-    assert Settings(secret_key="s3cret", _env_file=None).require_secret_key() == "s3cret"  # type: ignore[call-arg]
+        Settings(demo=False, secret_key=None, _env_file=None).require_secret_key()
+    assert Settings(demo=True, _env_file=None).require_secret_key()
+    assert Settings(secret_key="s3cret", _env_file=None).require_secret_key() == "s3cret"
 
 
 def test_cursors_round_trip() -> None:

@@ -89,7 +89,7 @@ def get_pdf(client: TestClient, url: str, headers: dict[str, str], **params: obj
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/pdf"
     assert response.content.startswith(b"%PDF-")
-    return response.content
+    return bytes(response.content)
 
 
 @needs_scanner

@@ -20,7 +20,9 @@ from wms.inventory.levels import LevelLine
 Outcome = str
 
 
-def race(db: Database, workers: int, action: Callable[[UnitOfWork, int], None]) -> Counter[Outcome]:
+def race(
+    db: Database, workers: int, action: Callable[[UnitOfWork, int], object]
+) -> Counter[Outcome]:
     """Run ``action`` in ``workers`` threads, each in its own session, released together."""
     barrier = threading.Barrier(workers)
     outcomes: Counter[Outcome] = Counter()

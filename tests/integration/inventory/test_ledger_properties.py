@@ -321,7 +321,7 @@ def _net(changes: list[tuple[Key, int]]) -> dict[Key, int]:
 @pytest.mark.slow
 def test_random_operation_sequences_keep_the_ledger_balanced(pg_engine: Engine) -> None:
     run_state_machine_as_test(
-        lambda: LedgerMachine(pg_engine),
+        lambda: LedgerMachine(pg_engine),  # type: ignore[arg-type]  # a factory works too
         settings=settings(
             max_examples=40,
             stateful_step_count=25,
