@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import shutil
 import socket
+import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -40,3 +46,36 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@dataclass
+class CliCheckResult:
+    wall_seconds: float
+    exit_code: int
+    reported_seconds: float | None
+    ok: bool | None
+    stderr_tail: str
+
+
+def run_cli_check(url: str, *, timeout: float) -> CliCheckResult:
+    """`wms check --json` against ``url`` as a subprocess: its wall time, exit code and verdict."""
+    env = {**os.environ, "WMS_DATABASE_URL": url}
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [wms_executable(), "check", "--json"],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    wall = time.perf_counter() - started
+    reported: float | None = None
+    ok: bool | None = None
+    try:
+        data = json.loads(proc.stdout)
+        reported, ok = float(data["seconds"]), bool(data["ok"])
+    except (ValueError, KeyError, TypeError):
+        pass
+    return CliCheckResult(wall, proc.returncode, reported, ok, proc.stderr[-2000:])

@@ -44,7 +44,7 @@ from typing import Any
 
 import httpx
 import psycopg
-from common import free_port, log, percentile, wms_executable
+from common import CliCheckResult, free_port, log, percentile, run_cli_check, wms_executable
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, text
@@ -544,32 +544,6 @@ def run_scanners(
 
 
 @dataclass
-class CliCheck:
-    wall_seconds: float
-    exit_code: int
-    ok: bool | None
-    stderr_tail: str
-
-
-def run_cli_check(url: str) -> CliCheck:
-    env = {**os.environ, "WMS_DATABASE_URL": url}
-    started = time.perf_counter()
-    proc = subprocess.run(
-        [wms_executable(), "check", "--json"],
-        env=env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=SUBPROCESS_TIMEOUT,
-        check=False,
-    )
-    ok: bool | None = None
-    with contextlib.suppress(ValueError, KeyError, TypeError):
-        ok = bool(json.loads(proc.stdout)["ok"])
-    return CliCheck(time.perf_counter() - started, proc.returncode, ok, proc.stderr[-2000:])
-
-
-@dataclass
 class BookingCheck:
     moves_booked: int  # rows in `moves` by the scanners
     moves_expected: int  # completed move flows
@@ -629,7 +603,7 @@ def summarise(
     args: argparse.Namespace,
     result: RunResult,
     bookings: BookingCheck,
-    cli: CliCheck,
+    cli: CliCheckResult,
     pool_size: int,
     tracebacks: int,
 ) -> dict[str, Any]:
@@ -901,7 +875,7 @@ def run(args: argparse.Namespace, engine: Engine, url: str, console: Console, ou
     tracebacks = server_log.count("Traceback")
     log(console, "server stopped; checking the ledger")
     bookings = check_bookings(factory, world, result)
-    cli = run_cli_check(url)
+    cli = run_cli_check(url, timeout=SUBPROCESS_TIMEOUT)
     figures = summarise(args, result, bookings, cli, pool_size, tracebacks)
     render(out, figures)
     if cli.exit_code != 0:

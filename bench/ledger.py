@@ -44,7 +44,7 @@ from typing import Any
 
 import httpx
 import psycopg
-from common import free_port, log, percentile, wms_executable
+from common import free_port, log, percentile, run_cli_check, wms_executable
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, text
@@ -470,38 +470,6 @@ def run_live_check(
     if thread.is_alive() or not phase:
         raise SystemExit("the writers of the live check did not finish")
     return LiveCheckResult(writers, phase[0].moves_per_second, check)
-
-
-@dataclass
-class CliCheckResult:
-    wall_seconds: float
-    exit_code: int
-    reported_seconds: float | None
-    ok: bool | None
-    stderr_tail: str
-
-
-def run_cli_check(url: str) -> CliCheckResult:
-    env = {**os.environ, "WMS_DATABASE_URL": url}
-    started = time.perf_counter()
-    proc = subprocess.run(
-        [wms_executable(), "check", "--json"],
-        env=env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=SUBPROCESS_TIMEOUT,
-        check=False,
-    )
-    wall = time.perf_counter() - started
-    reported: float | None = None
-    ok: bool | None = None
-    try:
-        data = json.loads(proc.stdout)
-        reported, ok = float(data["seconds"]), bool(data["ok"])
-    except (ValueError, KeyError, TypeError):
-        pass
-    return CliCheckResult(wall, proc.returncode, reported, ok, proc.stderr[-2000:])
 
 
 # --------------------------------------------------------------------------- writers
@@ -1092,7 +1060,7 @@ def run(
         for d in after_load.report.discrepancies[:20]:
             console.print(f"  {d.describe()}")
         raise SystemExit("the bulk-loaded ledger does not agree with its projections")
-    cli = run_cli_check(url)
+    cli = run_cli_check(url, timeout=SUBPROCESS_TIMEOUT)
     log(console, f"wms check: {cli.wall_seconds:.2f} s wall, exit code {cli.exit_code}")
     phases = run_phases(args, factory, world, url, console)
     pairs = random_pairs(world, args.reads, args.seed)
