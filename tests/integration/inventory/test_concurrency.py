@@ -10,6 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from tests import factories
+from tests.concurrency import race as shared_race
 from tests.conftest import Database
 from wms.db.uow import UnitOfWork, transaction
 from wms.inventory import levels, stock
@@ -17,42 +18,10 @@ from wms.inventory.errors import InsufficientStock, StockAllocated
 from wms.inventory.integrity import check_ledger
 from wms.inventory.levels import LevelLine
 
-Outcome = str
 
-
-def race(
-    db: Database, workers: int, action: Callable[[UnitOfWork, int], object]
-) -> Counter[Outcome]:
-    """Run ``action`` in ``workers`` threads, each in its own session, released together."""
-    barrier = threading.Barrier(workers)
-    outcomes: Counter[Outcome] = Counter()
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def run(index: int) -> None:
-        barrier.wait(timeout=30)
-        try:
-            with db.uow() as uow:
-                action(uow, index)
-                uow.commit()
-            result = "ok"
-        except (InsufficientStock, StockAllocated) as exc:
-            result = type(exc).__name__
-        except BaseException as exc:  # a deadlock or constraint error is a failure of the test
-            with lock:
-                errors.append(exc)
-            result = "error"
-        with lock:
-            outcomes[result] += 1
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a worker hung"
-    assert not errors, f"unexpected errors: {errors[:3]!r}"
-    return outcomes
+def race(db: Database, workers: int, action: Callable[[UnitOfWork, int], object]) -> Counter[str]:
+    """Races here may only be refused for want of stock."""
+    return shared_race(db, workers, action, refusals=(InsufficientStock, StockAllocated))
 
 
 def assert_consistent(db: Database) -> None:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from tests import factories
+from tests.concurrency import race
 from tests.conftest import Database
 from wms.db.base import utcnow
 from wms.db.uow import UnitOfWork
-from wms.errors import AlreadyExists, InvalidTransition, ValidationFailed, WmsError
+from wms.errors import AlreadyExists, InvalidTransition, ValidationFailed
 from wms.events.jobs import JOBS, schedule_cycle_counts
 from wms.inventory import counts, levels, stock
 from wms.inventory.counts import (
@@ -540,39 +539,6 @@ def test_the_daily_job_schedules_every_warehouse_and_commits(movers: Database) -
 
 
 # Races ---------------------------------------------------------------------------------------
-
-
-def race(db: Database, workers: int, action: Callable[[UnitOfWork, int], object]) -> Counter[str]:
-    """Run ``action`` in ``workers`` threads, each in its own unit of work, released together."""
-    barrier = threading.Barrier(workers)
-    outcomes: Counter[str] = Counter()
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def run(index: int) -> None:
-        barrier.wait(timeout=30)
-        try:
-            with db.uow() as uow:
-                action(uow, index)
-                uow.commit()
-            result = "ok"
-        except WmsError as exc:
-            result = type(exc).__name__
-        except BaseException as exc:  # a deadlock or constraint error fails the test
-            with lock:
-                errors.append(exc)
-            result = "error"
-        with lock:
-            outcomes[result] += 1
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a worker hung"
-    assert not errors, f"unexpected errors: {errors[:3]!r}"
-    return outcomes
 
 
 def test_sessions_submitting_one_count_at_once_post_it_once(bins: Database) -> None:

@@ -7,7 +7,6 @@ scan), so a service that wrote half a booking before refusing would show.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import date
@@ -16,6 +15,7 @@ from typing import Any, TypeVar
 import pytest
 
 from tests import factories
+from tests.concurrency import race
 from tests.conftest import Database
 from wms.db.uow import UnitOfWork
 from wms.errors import (
@@ -538,34 +538,11 @@ def test_operators_racing_for_the_last_allowed_units_cannot_all_book(
 ) -> None:
     code = create(inbound, {"MUG-1": 10})  # at most 11 without a supervisor
     receive(inbound, code, "MUG-1", 8)  # each may add 3 alone; any two together are over
-    barrier = threading.Barrier(workers)
-    outcomes: Counter[str] = Counter()
-    errors: list[BaseException] = []
-    lock = threading.Lock()
 
-    def book() -> None:
-        barrier.wait(timeout=30)
-        try:
-            with inbound.uow() as uow:
-                receipts.receive_line(uow, receipt=code, sku="MUG-1", quantity=3, actor="ola")
-                uow.commit()
-            result = "ok"
-        except OverTolerance:
-            result = "OverTolerance"
-        except BaseException as exc:  # a deadlock or constraint error fails the test
-            with lock:
-                errors.append(exc)
-            result = "error"
-        with lock:
-            outcomes[result] += 1
+    def book(uow: UnitOfWork, _index: int) -> None:
+        receipts.receive_line(uow, receipt=code, sku="MUG-1", quantity=3, actor="ola")
 
-    threads = [threading.Thread(target=book) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a worker hung"
-    assert not errors, errors
+    outcomes = race(inbound, workers, book, refusals=(OverTolerance,), within=60)
     assert outcomes == Counter({"ok": 1, "OverTolerance": workers - 1})
     assert line(inbound, code, "MUG-1") == (11, None)
     assert level(inbound, "MUG-1") == {"on_hand": 11, "incoming": 0, "version": 3}

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from wms.auth.sessions import (
     SHIFT,
+    SessionInfo,
     check_badge,
     check_pin,
     clear_warehouse,
@@ -46,6 +47,21 @@ log = structlog.get_logger("wms.handheld")
 
 def _token(request: Request) -> str | None:
     return request.cookies.get(COOKIE)
+
+
+def _signed_in(request: Request, uow: UnitOfWork, *, lock: bool = False) -> SessionInfo | None:
+    """The request's live handheld session, or None when it must sign in (again)."""
+    token = _token(request)
+    if not token:
+        return None
+    try:
+        return load_session(uow.session, token, lock=lock)
+    except Unauthorized:
+        return None
+
+
+def _to_login() -> RedirectResponse:
+    return RedirectResponse("/handheld/login", status_code=303)
 
 
 def _session_factory(request: Request) -> Any:
@@ -86,14 +102,10 @@ def _screen(ctx: flows.Ctx, outcome: Outcome | None) -> Screen:
 
 @router.get("", response_class=HTMLResponse)
 def home(request: Request) -> Response:
-    token = _token(request)
-    if not token:
-        return RedirectResponse("/handheld/login", status_code=303)
     with UnitOfWork(_session_factory(request)) as uow:
-        try:
-            info = load_session(uow.session, token)
-        except Unauthorized:
-            return RedirectResponse("/handheld/login", status_code=303)
+        info = _signed_in(request, uow)
+        if info is None:
+            return _to_login()
         if info.warehouse_id is None:
             warehouses = uow.session.scalars(
                 select(Warehouse).where(Warehouse.active).order_by(Warehouse.code)
@@ -185,14 +197,10 @@ def logout(request: Request) -> Response:
 def choose_warehouse(
     request: Request, warehouse: Annotated[str, Form(max_length=16)] = ""
 ) -> Response:
-    token = _token(request)
-    if not token:
-        return RedirectResponse("/handheld/login", status_code=303)
     with UnitOfWork(_session_factory(request)) as uow:
-        try:
-            info = load_session(uow.session, token, lock=True)
-        except Unauthorized:
-            return RedirectResponse("/handheld/login", status_code=303)
+        info = _signed_in(request, uow, lock=True)
+        if info is None:
+            return _to_login()
         row = uow.session.scalar(
             select(Warehouse).where(Warehouse.code == warehouse.strip().upper(), Warehouse.active)
         )
@@ -206,14 +214,10 @@ def choose_warehouse(
 @router.get("/menu")
 def menu(request: Request) -> Response:
     """Back to the menu without the scan queue (pages that run no queue link here)."""
-    token = _token(request)
-    if not token:
-        return RedirectResponse("/handheld/login", status_code=303)
     with UnitOfWork(_session_factory(request)) as uow:
-        try:
-            info = load_session(uow.session, token, lock=True)
-        except Unauthorized:
-            return RedirectResponse("/handheld/login", status_code=303)
+        info = _signed_in(request, uow, lock=True)
+        if info is None:
+            return _to_login()
         save_session(uow.session, info.id, state={"flow": flows.MENU})
         uow.commit()
     return RedirectResponse("/handheld", status_code=303)
@@ -222,15 +226,12 @@ def menu(request: Request) -> Response:
 @router.get("/switch-warehouse")
 def switch_warehouse(request: Request) -> Response:
     """Back to the warehouse list (the session keeps its user)."""
-    token = _token(request)
-    if token:
-        with UnitOfWork(_session_factory(request)) as uow:
-            try:
-                info = load_session(uow.session, token, lock=True)
-            except Unauthorized:
-                return RedirectResponse("/handheld/login", status_code=303)
-            clear_warehouse(uow.session, info.id, state={"flow": flows.MENU})
-            uow.commit()
+    with UnitOfWork(_session_factory(request)) as uow:
+        info = _signed_in(request, uow, lock=True)
+        if info is None:
+            return _to_login()
+        clear_warehouse(uow.session, info.id, state={"flow": flows.MENU})
+        uow.commit()
     return RedirectResponse("/handheld", status_code=303)
 
 
@@ -239,10 +240,10 @@ def bin_labels(request: Request, location: Annotated[list[str], Query()] = []) -
     """Bin labels of the session's warehouse (all bins, or the ones named), for a label printer."""
     return _labels(
         request,
-        lambda uow, wh: labels.bin_labels_pdf(
-            uow.session, warehouse=wh.code, locations=location or None
+        lambda uow, wh: (
+            labels.bin_labels_pdf(uow.session, warehouse=wh.code, locations=location or None),
+            f"bins-{wh.code}.pdf",
         ),
-        "bins-{code}.pdf",
     )
 
 
@@ -255,29 +256,24 @@ def product_label(
     """A GS1-128 product label (GTIN) for re-labelling an item on the floor."""
     return _labels(
         request,
-        lambda uow, wh: labels.product_labels_pdf(uow.session, sku=sku, copies=copies),
-        f"product-{sku}.pdf",
+        lambda uow, wh: (
+            labels.product_labels_pdf(uow.session, sku=sku, copies=copies),
+            f"product-{sku}.pdf",
+        ),
     )
 
 
 def _labels(
-    request: Request,
-    render: Callable[[UnitOfWork, WarehouseRef], bytes],
-    filename: str,
+    request: Request, render: Callable[[UnitOfWork, WarehouseRef], tuple[bytes, str]]
 ) -> Response:
-    token = _token(request)
-    if not token:
-        return RedirectResponse("/handheld/login", status_code=303)
+    """A PDF for the session's warehouse: ``render`` returns the document and its file name."""
     with UnitOfWork(_session_factory(request)) as uow:
-        try:
-            info = load_session(uow.session, token)
-        except Unauthorized:
-            return RedirectResponse("/handheld/login", status_code=303)
+        info = _signed_in(request, uow)
+        if info is None:
+            return _to_login()
         if info.warehouse_id is None:
             return RedirectResponse("/handheld", status_code=303)
-        wh = _warehouse(uow, info.warehouse_id)
-        pdf = render(uow, wh)
-    name = filename.replace("{code}", wh.code)
+        pdf, name = render(uow, _warehouse(uow, info.warehouse_id))
     return Response(
         pdf,
         media_type="application/pdf",

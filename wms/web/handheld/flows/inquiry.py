@@ -9,6 +9,7 @@ from sqlalchemy import select
 from wms.inventory import inquiry
 from wms.inventory.catalog import (
     get_product,
+    locations_by_id,
 )
 from wms.inventory.models import (
     Location,
@@ -48,7 +49,7 @@ class InquiryFlow(Flow):
             )
         )
         if loc_id is not None:
-            loc = ctx.location(value)
+            loc = locations_by_id(ctx.session, {loc_id})[loc_id]
             ctx.state["data"] = {"kind": "location", "value": loc.code, "label": label_of(loc)}
             return ok(f"Bin {label_of(loc)}")
         scanned = resolve_product(ctx.session, value, expected="bin or product")
