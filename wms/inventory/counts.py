@@ -9,7 +9,6 @@ the adjustment location, in one posting. The caller owns the transaction and che
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -39,6 +38,7 @@ from wms.inventory.count_policy import (
     decide,
     due_bins,
 )
+from wms.inventory.documents import document_code, placeholder_code
 from wms.inventory.errors import InvalidQuantity, LocationNotUsable, StockAllocated
 from wms.inventory.ledger import MoveLine, post_moves
 from wms.inventory.models import (
@@ -58,6 +58,7 @@ UNFINISHED = (CountStatus.OPEN, CountStatus.RECOUNT, CountStatus.PENDING_APPROVA
 COUNTABLE = (CountStatus.OPEN, CountStatus.RECOUNT)
 MAX_LINES = 1000
 REASON = "cycle_count"
+CODE_PREFIX = "CC"
 
 Key = tuple[int, int | None]  # product, lot
 
@@ -145,7 +146,7 @@ def create_count(
         raise LocationNotUsable(f"{wh.code}/{loc.code}", "is a grouping and holds no stock")
     _refuse_if_busy(session, loc.id, f"{wh.code}/{loc.code}")
     task = CountTask(
-        code=_temporary_code(),
+        code=placeholder_code(CODE_PREFIX),
         warehouse_id=wh.id,
         location_id=loc.id,
         status=CountStatus.OPEN.value,
@@ -164,7 +165,7 @@ def create_count(
             session.expunge(task)
         _refuse_if_busy(session, loc.id, f"{wh.code}/{loc.code}", cause=exc)
         raise
-    task.code = f"CC-{wh.code}-{task.id:06d}"
+    task.code = document_code(CODE_PREFIX, wh.code, task.id)
     session.flush()
     return CountTaskView(
         code=task.code,
@@ -178,11 +179,6 @@ def create_count(
         attempts=0,
         counted_by=None,
     )
-
-
-def _temporary_code() -> str:
-    # Unique until the row has an id and takes its real code, in the same transaction.
-    return f"CC-NEW-{secrets.token_hex(8)}"
 
 
 def _refuse_if_busy(
@@ -317,7 +313,7 @@ def _insert_scheduled(
         .values(
             [
                 {
-                    "code": _temporary_code(),
+                    "code": placeholder_code(CODE_PREFIX),
                     "warehouse_id": wh_id,
                     "location_id": b.location_id,
                     "status": CountStatus.OPEN.value,
@@ -335,7 +331,9 @@ def _insert_scheduled(
         .returning(table.c.id, table.c.location_id)
     )
     ids = {row.location_id: row.id for row in session.execute(stmt)}
-    codes_by_location = {loc: f"CC-{wh_code}-{task_id:06d}" for loc, task_id in ids.items()}
+    codes_by_location = {
+        loc: document_code(CODE_PREFIX, wh_code, task_id) for loc, task_id in ids.items()
+    }
     if ids:
         session.execute(
             update(CountTask),

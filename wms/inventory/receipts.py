@@ -31,6 +31,7 @@ from wms.inventory.catalog import (
     resolve_lot,
     storage_location_of_kind,
 )
+from wms.inventory.documents import document_code, placeholder_code
 from wms.inventory.ledger import MoveLine, Posting, apply_level_deltas, post_moves
 from wms.inventory.models import (
     Location,
@@ -48,6 +49,7 @@ from wms.procurement.models import Supplier
 
 RECEIPT_CODE = re.compile(r"^[A-Z0-9][A-Z0-9._/-]{0,31}$")
 DEFAULT_TOLERANCE_PCT = 10
+CODE_PREFIX = "RC"
 MAX_LINES = 500
 OPEN_STATUSES = (ReceiptStatus.OPEN, ReceiptStatus.RECEIVING)
 
@@ -202,7 +204,7 @@ def create_receipt(
             ReceiptLine(line_no=index + 1, product_id=product.id, expected_quantity=req.quantity)
         )
     receipt = Receipt(
-        code=code or f"PENDING-{utcnow().timestamp()}",
+        code=code or placeholder_code(CODE_PREFIX),
         warehouse_id=wh.id,
         supplier_id=supplier_row.id,
         supplier_reference=supplier_reference,
@@ -222,7 +224,7 @@ def create_receipt(
     except IntegrityError as exc:
         raise AlreadyExists(f"receipt {code} already exists", field="code") from exc
     if code is None:
-        receipt.code = f"RC-{wh.code}-{receipt.id:06d}"
+        receipt.code = document_code(CODE_PREFIX, wh.code, receipt.id)
     keys = [(row.product_id, wh.id) for row in rows]
     ensure_levels(session, keys)
     apply_level_deltas(

@@ -31,8 +31,6 @@ from wms.web.handheld.screens import (
     info,
 )
 
-MENU = "menu"
-
 
 @dataclass
 class Ctx:
