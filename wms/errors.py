@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 class ErrorKind(StrEnum):
     """What sort of failure an error is; surfaces map kinds to status codes or exit codes."""
 
+    BAD_REQUEST = "bad_request"  # the request itself is malformed (a required header missing)
     INVALID = "invalid"
     NOT_FOUND = "not_found"
     CONFLICT = "conflict"
@@ -34,6 +35,13 @@ class WmsError(Exception):
             body["field"] = self.field
         body.update(self.context)
         return body
+
+
+class BadRequest(WmsError):
+    """The request is missing something every request of its kind must carry."""
+
+    code = "bad_request"
+    kind = ErrorKind.BAD_REQUEST
 
 
 class ValidationFailed(WmsError):

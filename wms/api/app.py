@@ -19,6 +19,7 @@ from wms.api.routers import catalog, inventory, labels, receipts
 from wms.config import Settings, get_settings
 from wms.db.engine import make_engine, make_session_factory
 from wms.events.inprocess import InProcessScheduler
+from wms.events.notify import NullNotifier
 from wms.web.handheld import routes as handheld
 from wms.web.templating import STATIC_DIR
 
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.notifier = NullNotifier()
     problems.install(app)
     app.middleware("http")(_require_json)
     app.middleware("http")(_log_requests)

@@ -48,3 +48,4 @@ def require(scope: Scope) -> Callable[..., ApiPrincipal]:
 
 Reader = Annotated[ApiPrincipal, Depends(require(Scope.READ))]
 Admin = Annotated[ApiPrincipal, Depends(require(Scope.ADMIN))]
+Storefront = Annotated[ApiPrincipal, Depends(require(Scope.STOREFRONT))]

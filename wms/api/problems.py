@@ -18,6 +18,7 @@ log = structlog.get_logger("wms.api")
 PROBLEM_JSON = "application/problem+json"
 
 _STATUS = {
+    ErrorKind.BAD_REQUEST: 400,
     ErrorKind.INVALID: 422,
     ErrorKind.NOT_FOUND: 404,
     ErrorKind.CONFLICT: 409,

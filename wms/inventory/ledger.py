@@ -27,6 +27,7 @@ from sqlalchemy import ColumnElement, Row, Table, bindparam, insert, select, tup
 from sqlalchemy.orm import Session
 
 from wms.db.base import utcnow
+from wms.db.outbox import record_events
 from wms.db.upsert import insert_for
 from wms.errors import Conflict
 from wms.inventory.catalog import LocationRef, codes, ensure_levels, locations_by_id
@@ -360,7 +361,44 @@ def write_levels(
         .values({name: bindparam(name) for name in (*COUNTERS, "version", "updated_at")}),
         params,
     )
+    record_events(session, level_events(session, rows, snapshots))
     return snapshots
+
+
+def _available(values: Mapping[str, int] | Row[Any]) -> int:
+    get = values.__getitem__ if isinstance(values, Mapping) else values._mapping.__getitem__
+    held = ("committed", "reserved", "quality_control", "damaged", "safety_stock")
+    return max(0, get("on_hand") - sum(get(name) for name in held))
+
+
+def level_events(
+    session: Session, before: Mapping[LevelKey, Row[Any]], after: list[LevelSnapshot]
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """The storefront's events for changed levels: absolute counters with their version, plus
+    ``out_of_stock``/``back_in_stock`` when ``available`` crosses zero."""
+    if not after:
+        return []
+    skus, whs = codes(session, {s.product_id for s in after}, {s.warehouse_id for s in after})
+    events: list[tuple[str, str, dict[str, Any]]] = []
+    for snap in after:
+        sku, wh = skus[snap.product_id], whs[snap.warehouse_id]
+        subject = f"{sku}@{wh}"
+        data: dict[str, Any] = {
+            "sku": sku,
+            "warehouse": wh,
+            **{name: getattr(snap, name) for name in COUNTERS},
+            "available": snap.available,
+            "version": snap.version,
+            "updated_at": snap.updated_at.isoformat(),
+        }
+        events.append(("inventory.level.updated", subject, data))
+        was = _available(before[(snap.product_id, snap.warehouse_id)])
+        marker = {"sku": sku, "warehouse": wh, "available": snap.available, "version": snap.version}
+        if was > 0 and snap.available == 0:
+            events.append(("inventory.item.out_of_stock", subject, marker))
+        elif was == 0 and snap.available > 0:
+            events.append(("inventory.item.back_in_stock", subject, marker))
+    return events
 
 
 def _describe_uncovered(

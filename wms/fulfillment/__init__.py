@@ -1,0 +1,1 @@
+"""Outbound: reservations, orders, allocation results, pick lists, packages and shipments."""
