@@ -16,7 +16,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, String, insert, literal_column
+from sqlalchemy import JSON, BigInteger, Index, String, Table, insert, literal_column
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from wms.db.base import Base, BigId, utcnow
@@ -47,7 +47,7 @@ class OutboxEvent(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-_TABLE = OutboxEvent.__table__
+_TABLE: Table = OutboxEvent.__table__  # type: ignore[assignment]
 
 
 def record_events(session: Session, events: list[tuple[str, str, dict[str, Any]]]) -> None:
