@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import Database
-from wms.db.idempotency import Stored, check_key, fingerprint, recall, remember
-from wms.errors import Conflict, ValidationFailed
+from wms.db.idempotency import KeyReused, Stored, check_key, fingerprint, recall, remember
+from wms.errors import ValidationFailed
 
 BODY = {"sku": "MUG-1", "quantity": 3, "lines": [{"a": 1}]}
 
@@ -63,7 +63,7 @@ def test_a_different_request_under_the_same_key_is_refused(pg: Database) -> None
             response={"id": 1},
         )
         uow.commit()
-    with pg.uow() as uow, pytest.raises(Conflict) as caught:
+    with pg.uow() as uow, pytest.raises(KeyReused) as caught:
         recall(
             uow.session,
             owner="api:shop",

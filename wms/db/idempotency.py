@@ -134,6 +134,8 @@ def claim(
                 created_at=now,
             )
             .on_conflict_do_nothing(index_elements=["owner", "key"])
+            # SQLAlchemy 2.1 reports -1 for an INSERT's rowcount unless asked to keep it.
+            .execution_options(preserve_rowcount=True)
         )
         if inserted.rowcount == 1:  # type: ignore[attr-defined]
             uow.commit()
