@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from wms.db.pagination import decode_cursor, encode_cursor
-from wms.inventory.catalog import codes, get_product, get_warehouse
+from wms.errors import NotFound, ValidationFailed
+from wms.inventory.catalog import SKU_PATTERN, codes, get_warehouse
 from wms.inventory.errors import UnknownSku, UnknownWarehouse
 from wms.inventory.ledger import LevelSnapshot
 from wms.inventory.models import Product, StockLevel, Warehouse
@@ -143,6 +144,40 @@ def product_detail(session: Session, sku: str) -> ProductView:
     return _product_view(row)
 
 
+MAX_SKUS = 500  # SKUs one level query may name
+
+
+class UnknownSkus(UnknownSku):
+    """Some SKUs of a list do not exist; the error names every one of them."""
+
+    def __init__(self, skus: Sequence[str], *, field: str | None = "sku") -> None:
+        NotFound.__init__(
+            self,
+            "no product with SKU " + ", ".join(repr(s) for s in skus),
+            field=field,
+            sku=skus[0],
+            skus=list(skus),
+        )
+
+
+def product_ids(session: Session, skus: Sequence[str], *, field: str = "sku") -> list[int]:
+    """Ids of ``skus`` (in order, without repeats) in one query; every unknown SKU is named."""
+    wanted = list(dict.fromkeys(skus))
+    if len(wanted) > MAX_SKUS:
+        raise ValidationFailed(f"name at most {MAX_SKUS} SKUs", field=field, count=len(wanted))
+    # A string no SKU could be (a control character, say) is unknown without asking the database.
+    plausible = [sku for sku in wanted if SKU_PATTERN.fullmatch(sku)]
+    found: dict[str, int] = {}
+    for sku, id_ in session.execute(
+        select(Product.sku, Product.id).where(Product.sku.in_(plausible))
+    ):
+        found[sku] = id_
+    missing = [sku for sku in wanted if sku not in found]
+    if missing:
+        raise UnknownSkus(missing, field=field)
+    return [found[sku] for sku in wanted]
+
+
 def list_levels(
     session: Session,
     *,
@@ -151,8 +186,10 @@ def list_levels(
     updated_since: datetime | None = None,
     cursor: str | None = None,
     limit: int = 100,
+    sku_field: str = "sku",
 ) -> Page[LevelView]:
-    """Stock levels, optionally for some SKUs, one warehouse, or those changed since a time."""
+    """Stock levels, optionally for some SKUs (up to 500), one warehouse, or those changed since
+    a time (strictly after it)."""
     after = decode_cursor(cursor)
     stmt = (
         select(StockLevel, Product.sku, Warehouse.code)
@@ -163,8 +200,7 @@ def list_levels(
         .limit(limit + 1)
     )
     if skus:
-        product_ids = [get_product(session, sku).id for sku in dict.fromkeys(skus)]
-        stmt = stmt.where(StockLevel.product_id.in_(product_ids))
+        stmt = stmt.where(StockLevel.product_id.in_(product_ids(session, skus, field=sku_field)))
     if warehouse:
         stmt = stmt.where(StockLevel.warehouse_id == get_warehouse(session, warehouse).id)
     if updated_since is not None:

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from tests import factories
 from tests.conftest import Database
 from tests.integration.api.conftest import assert_problem, bearer, written
+from tests.integration.events.horizon import settle
 from wms.inventory import levels, stock
 from wms.inventory.integrity import check_ledger
 from wms.inventory.levels import LevelLine
@@ -256,11 +257,142 @@ def test_updated_since_returns_only_levels_changed_after_it(
     assert levels_of(client, admin, updated_since="2000-01-01T00:00:00Z", sku="MUG-1")
 
 
+def test_levels_can_be_asked_for_as_a_comma_separated_list(
+    stocked: Database, client: TestClient, reader: dict[str, str]
+) -> None:
+    data = levels_of(client, reader, skus="TEA-1, MUG-1,,TEA-1", warehouse="SHA")
+    assert sorted(lv["sku"] for lv in data) == ["MUG-1", "TEA-1"]
+    both = levels_of(client, reader, sku="SPOON-1", skus="MUG-1", warehouse="SHA")
+    assert sorted(lv["sku"] for lv in both) == ["MUG-1", "SPOON-1"]
+
+
+def test_every_unknown_sku_of_a_list_is_named(
+    stocked: Database, client: TestClient, reader: dict[str, str]
+) -> None:
+    response = client.get(
+        "/api/v1/inventory-levels", headers=reader, params={"skus": "NOPE-2,MUG-1,NOPE-1"}
+    )
+    body = assert_problem(response, 422, "unknown_sku", field="skus")
+    assert body["skus"] == ["NOPE-2", "NOPE-1"]
+    assert "NOPE-2" in body["detail"]
+    assert "NOPE-1" in body["detail"]
+
+
+def test_five_hundred_skus_can_be_asked_for_at_once(
+    pg: Database, client: TestClient, reader: dict[str, str]
+) -> None:
+    with pg.uow() as uow:
+        factories.warehouse(uow, "SHA", bins=1)
+        uow.commit()
+    skus = [f"BULK-{n:03d}" for n in range(500)]
+    with pg.uow() as uow:
+        for sku in skus:
+            factories.product(uow, sku)
+        uow.commit()
+    response = client.get(
+        "/api/v1/inventory-levels",
+        headers=reader,
+        params={"sku": skus[:250], "skus": ",".join(skus[250:]), "limit": 1000},
+    )
+    assert response.status_code == 200, response.text
+    assert sorted(lv["sku"] for lv in response.json()["data"]) == skus
+
+
+def levels_page(client: TestClient, headers: dict[str, str], **params: object) -> dict[str, Any]:
+    response = client.get("/api/v1/inventory-levels", headers=headers, params=params)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def events_after(
+    db: Database, client: TestClient, headers: dict[str, str], after: str
+) -> list[dict[str, Any]]:
+    """Every event after ``after``, once transactions elsewhere on the server have let it be final."""
+    settle(db)
+    seen: list[dict[str, Any]] = []
+    for _ in range(50):
+        body = client.get("/api/v1/events", headers=headers, params={"after": after}).json()
+        if not body["data"]:
+            return seen
+        seen += body["data"]
+        after = body["next_cursor"]
+    raise AssertionError("the feed did not settle")
+
+
+def test_as_of_cursor_leads_to_the_changes_after_the_snapshot(
+    stocked: Database, client: TestClient, admin: dict[str, str]
+) -> None:
+    settle(stocked)  # the setup's own events are final before the snapshot is taken
+    page = levels_page(client, admin, sku="MUG-1", warehouse="SHA")
+    assert set(page) == {"data", "next_cursor", "as_of_cursor"}
+    assert events_after(stocked, client, admin, page["as_of_cursor"]) == []
+    post_adjustment(client, admin, quantity=2)
+    (event,) = events_after(stocked, client, admin, page["as_of_cursor"])
+    assert event["type"] == "inventory.level.updated"
+    assert event["subject"] == "MUG-1@SHA"
+    assert (event["data"]["on_hand"], event["data"]["version"]) == (
+        7,
+        page["data"][0]["version"] + 1,
+    )
+
+
+def test_a_snapshot_and_the_feed_after_it_rebuild_every_level(
+    stocked: Database, client: TestClient, admin: dict[str, str]
+) -> None:
+    """A write in flight while the snapshot is read is neither in it nor lost to the feed."""
+    settle(stocked)
+    with stocked.uow() as in_flight:
+        stock.receive(
+            in_flight, sku="MUG-1", quantity=4, warehouse="SHA", location="B02", actor="t"
+        )
+        in_flight.session.flush()
+        post_adjustment(client, admin, sku="SPOON-1", quantity=2)  # a later transaction, done
+        snapshot = levels_page(client, admin, limit=1000)
+        assert one_level(client, admin, "MUG-1", "SHA")["on_hand"] == 5  # not committed yet
+        post_adjustment(client, admin, sku="SPOON-1", quantity=3)  # commits inside the window
+        in_flight.commit()
+    post_adjustment(client, admin, sku="TEA-1", quantity=1, lot="SOON")
+    replica = {(lv["sku"], lv["warehouse"]): lv for lv in snapshot["data"]}
+    for event in events_after(stocked, client, admin, snapshot["as_of_cursor"]):
+        if event["type"] != "inventory.level.updated":
+            continue
+        data = event["data"]
+        key = (data["sku"], data["warehouse"])
+        if data["version"] > replica[key]["version"]:
+            replica[key] = {**replica[key], **data}
+    fields = ("on_hand", "reserved", "committed", "available", "version")
+    final = {(lv["sku"], lv["warehouse"]): lv for lv in levels_of(client, admin, limit=1000)}
+    assert {k: [v[f] for f in fields] for k, v in replica.items()} == {
+        k: [v[f] for f in fields] for k, v in final.items()
+    }
+    assert final[("MUG-1", "SHA")]["on_hand"] == 9
+    assert final[("SPOON-1", "SHA")]["on_hand"] == 5
+
+
 @pytest.mark.parametrize(
     ("params", "code", "field"),
     [
         pytest.param({"sku": "NOPE-1"}, "unknown_sku", "sku", id="unknown-sku"),
         pytest.param({"sku": ["MUG-1", "NOPE-1"]}, "unknown_sku", "sku", id="one-sku-unknown"),
+        pytest.param({"skus": "MUG-1,NOPE-1"}, "unknown_sku", "skus", id="unknown-in-skus"),
+        pytest.param({"skus": "MUG-1,A\x00B"}, "unknown_sku", "skus", id="nul-in-skus"),
+        pytest.param({"sku": "\x00"}, "unknown_sku", "sku", id="nul-sku"),
+        pytest.param(
+            {"skus": ",".join(f"S-{n}" for n in range(501))},
+            "validation_failed",
+            "skus",
+            id="501-skus",
+        ),
+        pytest.param(
+            {"sku": [f"S-{n}" for n in range(501)]}, "validation_failed", "sku", id="501-sku"
+        ),
+        pytest.param(
+            {"sku": [f"S-{n}" for n in range(300)], "skus": ",".join(f"T-{n}" for n in range(201))},
+            "validation_failed",
+            "sku",
+            id="501-together",
+        ),
         pytest.param({"warehouse": "XXX"}, "unknown_warehouse", "warehouse", id="unknown-wh"),
         pytest.param(
             {"updated_since": "2026-01-01T00:00:00"},
