@@ -224,6 +224,7 @@ def worker(
         celery = create_celery(settings)
     argv = ["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "--without-gossip"]
     if beat:
+        _schedule_dir()
         argv += ["--beat", "--schedule=var/celerybeat-schedule"]
     celery.worker_main(argv)
 
@@ -240,7 +241,15 @@ def beat(loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INF
                 "WMS_BROKER_URL is not set; without a broker the server runs scheduled jobs itself"
             )
         celery = create_celery(settings)
+    _schedule_dir()
     celery.start(["beat", f"--loglevel={loglevel}", "--schedule=var/celerybeat-schedule"])
+
+
+def _schedule_dir() -> None:
+    """Beat keeps its last run times in ./var/, which a fresh checkout does not have yet."""
+    from pathlib import Path
+
+    Path("var").mkdir(exist_ok=True)
 
 
 def _run_server(host: str, port: int, *, workers: int = 1) -> None:

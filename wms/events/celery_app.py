@@ -1,4 +1,15 @@
-"""The Celery application (Redis broker): the scheduled jobs as tasks, acknowledged late."""
+"""The Celery application (Redis broker): scheduled jobs and webhook delivery, acknowledged late.
+
+Webhook tasks (see ``wms.events.delivery``), all idempotent:
+
+- ``wms.events.fan_out``: create the deliveries of new outbox rows and enqueue them; sent by the
+  API after a commit that wrote events (``CeleryNotifier``).
+- ``wms.events.deliver(delivery_id, token=None)``: one attempt at one delivery, if it is still
+  due; ``token`` is the queue lease it was enqueued under (``wms.events.delivery.queue_due``).
+- ``wms.events.sweep``: fan out and enqueue every due delivery (retries, nudges that were lost,
+  attempts of a killed worker whose lease ran out); beat runs it every
+  ``WMS_WEBHOOK_SWEEP_SECONDS``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +19,12 @@ from celery import Celery
 
 from wms.config import Settings, get_settings
 from wms.db.engine import make_engine, make_session_factory
+from wms.events.delivery import DeliveryConfig, Ticket, deliver, fan_out_ids, queue_due, sweep
 from wms.events.jobs import JOBS, Job
+
+FAN_OUT = "wms.events.fan_out"
+DELIVER = "wms.events.deliver"
+SWEEP = "wms.events.sweep"
 
 
 def create_celery(settings: Settings | None = None) -> Celery:
@@ -28,7 +44,13 @@ def create_celery(settings: Settings | None = None) -> Celery:
         worker_hijack_root_logger=False,
         timezone="UTC",
         beat_schedule={
-            job.name: {"task": job.name, "schedule": job.every.total_seconds()} for job in JOBS
+            **{job.name: {"task": job.name, "schedule": job.every.total_seconds()} for job in JOBS},
+            SWEEP: {
+                "task": SWEEP,
+                "schedule": settings.webhook_sweep_seconds,
+                # A sweep still queued when the next one is due is worth nothing.
+                "options": {"expires": max(10.0, 5 * settings.webhook_sweep_seconds)},
+            },
         },
     )
     state: dict[str, Any] = {}
@@ -41,6 +63,7 @@ def create_celery(settings: Settings | None = None) -> Celery:
 
     for job in JOBS:
         _register(app, job, session_factory)
+    _register_webhooks(app, DeliveryConfig.from_settings(settings), session_factory)
     return app
 
 
@@ -50,3 +73,29 @@ def _register(app: Celery, job: Job, session_factory: Any) -> None:
         return job.run(session_factory())
 
     task.__doc__ = job.description
+
+
+def _register_webhooks(app: Celery, config: DeliveryConfig, session_factory: Any) -> None:
+    @app.task(name=DELIVER, ignore_result=True)  # type: ignore[untyped-decorator]
+    def deliver_task(delivery_id: int, token: str | None = None) -> str:
+        """One attempt at a webhook delivery, if it is still due (a repeat is a no-op)."""
+        factory = session_factory()
+        return deliver(factory, int(delivery_id), config=config, token=token).value
+
+    def enqueue(ticket: Ticket) -> None:
+        # A task that waited longer than its queue lease is dropped: a sweep has re-issued it.
+        deliver_task.apply_async((ticket.delivery_id, ticket.token), expires=config.lease * 2)
+
+    @app.task(name=FAN_OUT, ignore_result=True)  # type: ignore[untyped-decorator]
+    def fan_out_task() -> int:
+        """Create the deliveries of new outbox rows and enqueue them."""
+        factory = session_factory()
+        created = fan_out_ids(factory, batch=config.fan_out_batch)
+        for ticket in queue_due(factory, lease=config.lease, ids=created):
+            enqueue(ticket)
+        return len(created)
+
+    @app.task(name=SWEEP, ignore_result=True)  # type: ignore[untyped-decorator]
+    def sweep_task() -> dict[str, int]:
+        """Fan out and enqueue every due delivery: the safety net behind the nudges."""
+        return sweep(session_factory(), enqueue, lease=config.lease, batch=config.fan_out_batch)
