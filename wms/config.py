@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path("var") / "wms.sqlite3"
+# Seconds before each retry of a failed webhook: about 22 hours in all, then dead-lettered.
+DEFAULT_WEBHOOK_RETRY_SCHEDULE = (5, 30, 120, 600, 1800, 3600, 7200, 14400, 21600, 28800)
 
 
 class ConfigurationError(Exception):
@@ -39,6 +42,57 @@ class Settings(BaseSettings):
     log_json: bool = Field(default=False, description="Log lines as JSON instead of key=value.")
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=20, ge=0, le=500)
+    gs1_company_prefix: str = Field(
+        default="0614141",
+        pattern=r"^[0-9]{6,12}$",
+        description="The GS1 Company Prefix in package SSCCs; the default is GS1's example prefix.",
+    )
+    short_stock: Literal["reject", "backorder"] = Field(
+        default="reject",
+        description="An order line no warehouse can cover: reject the order (409 naming every "
+        "short line) or accept it with the line backordered. An order's `backorder` overrides it.",
+    )
+    reservation_ttl_seconds: int = Field(
+        default=900, ge=1, le=86_400, description="How long a reservation holds stock by default."
+    )
+    reservation_max_ttl_seconds: int = Field(
+        default=86_400, ge=1, le=86_400, description="The longest hold a reservation may ask for."
+    )
+    webhook_retry_schedule: Annotated[tuple[float, ...], NoDecode] = Field(
+        default=tuple(float(s) for s in DEFAULT_WEBHOOK_RETRY_SCHEDULE),
+        description="Seconds before each retry of a failed webhook delivery, comma-separated; "
+        "after the last one the delivery is dead-lettered.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="How long one webhook POST may take."
+    )
+    webhook_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="How long an attempt holds its delivery; a killed worker's delivery is tried "
+        "again after this (at least the timeout plus 2 s).",
+    )
+    webhook_sweep_seconds: float = Field(
+        default=2.0,
+        ge=0.1,
+        le=300,
+        description="How often the sweeper fans new outbox rows out and sends due deliveries.",
+    )
+
+    @field_validator("webhook_retry_schedule", mode="before")
+    @classmethod
+    def _parse_schedule(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [p for p in value.strip("[] ").replace(" ", ",").split(",") if p]
+        if isinstance(value, list | tuple):
+            if not value:
+                raise ValueError("give at least one retry delay")
+            delays = [float(part) for part in value]
+            if any(not 0 < delay <= 7 * 86400 for delay in delays):
+                raise ValueError("each retry delay is more than 0 and at most 7 days (in seconds)")
+            return tuple(delays)
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -71,5 +71,10 @@ def test_the_worker_verifies_the_ledger_and_reports_a_tampered_quant(
 
 def test_without_a_broker_the_same_job_runs_in_process(pg: Database) -> None:
     scheduler = InProcessScheduler(pg.session_factory, first_run_after=0)
-    assert sorted(scheduler.run_due()) == ["wms.schedule_cycle_counts", "wms.verify_ledger"]
-    assert scheduler.run_due() == []  # not due again for six hours (counts: a day)
+    assert sorted(scheduler.run_due()) == [
+        "wms.allocate_backorders",
+        "wms.expire_reservations",
+        "wms.schedule_cycle_counts",
+        "wms.verify_ledger",
+    ]
+    assert scheduler.run_due() == []  # the quickest (reservation expiry) is due in 15 s

@@ -15,11 +15,22 @@ from sqlalchemy import text
 
 from wms import __version__
 from wms.api import problems
-from wms.api.routers import catalog, inventory, labels, receipts
+from wms.api.routers import (
+    catalog,
+    events,
+    fulfillments,
+    inventory,
+    labels,
+    orders,
+    receipts,
+    reservations,
+)
+from wms.api.routers import webhooks as webhook_routes
 from wms.config import Settings, get_settings
 from wms.db.engine import make_engine, make_session_factory
-from wms.events.inprocess import InProcessScheduler
-from wms.events.notify import NullNotifier
+from wms.events.delivery import DeliveryConfig
+from wms.events.inprocess import DeliveryLoop, InProcessScheduler
+from wms.events.notify import CeleryNotifier, Notifier, NullNotifier, ThreadNotifier
 from wms.web.handheld import routes as handheld
 from wms.web.templating import STATIC_DIR
 
@@ -42,7 +53,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not settings.broker_url and settings.run_jobs_in_process:
             scheduler = InProcessScheduler(app.state.session_factory)
             scheduler.start()
+        delivery_loop: DeliveryLoop | None = app.state.delivery_loop
+        if delivery_loop is not None:
+            delivery_loop.start()
         yield
+        if delivery_loop is not None:
+            delivery_loop.stop()
         if scheduler is not None:
             scheduler.stop()
         engine.dispose()
@@ -60,14 +76,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
-    app.state.notifier = NullNotifier()
+    # After a commit that wrote events: a Celery task with a broker, else the in-process loop.
+    app.state.delivery_loop = None
+    notifier: Notifier = NullNotifier()
+    if settings.broker_url:
+        notifier = CeleryNotifier.for_broker(settings.broker_url)
+    elif settings.run_jobs_in_process:
+        app.state.delivery_loop = DeliveryLoop(
+            app.state.session_factory, DeliveryConfig.from_settings(settings)
+        )
+        notifier = ThreadNotifier(app.state.delivery_loop)
+    app.state.notifier = notifier
     problems.install(app)
     app.middleware("http")(_require_json)
     app.middleware("http")(_log_requests)
     app.include_router(catalog.router, prefix="/api/v1")
+    app.include_router(events.router, prefix="/api/v1")
     app.include_router(inventory.router, prefix="/api/v1")
     app.include_router(labels.router, prefix="/api/v1")
     app.include_router(receipts.router, prefix="/api/v1")
+    app.include_router(reservations.router, prefix="/api/v1")
+    app.include_router(orders.router, prefix="/api/v1")
+    app.include_router(fulfillments.router, prefix="/api/v1")
+    app.include_router(webhook_routes.router, prefix="/api/v1")
     app.include_router(handheld.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 

@@ -61,6 +61,9 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+_RESERVED = frozenset({"type", "title", "status", "detail", "code", "errors", "headers"})
+
+
 def wms_error_status(exc: WmsError) -> int:
     # A body that names something unknown is a bad request body, not a missing resource.
     if exc.kind is ErrorKind.NOT_FOUND and exc.field is not None:
@@ -73,8 +76,10 @@ async def _wms_error(request: Request, exc: Exception) -> JSONResponse:
     status = wms_error_status(exc)
     errors = [{"field": exc.field, "reason": exc.message}] if exc.field else None
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    # Context never overrides the problem's own members (an error may carry a "status" of its own).
+    context = {(f"{k}_value" if k in _RESERVED else k): v for k, v in exc.context.items()}
     return problem(
-        status, code=exc.code, detail=exc.message, errors=errors, headers=headers, **exc.context
+        status, code=exc.code, detail=exc.message, errors=errors, headers=headers, **context
     )
 
 

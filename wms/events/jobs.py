@@ -8,13 +8,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from wms.db.base import utcnow
-from wms.db.uow import UnitOfWork
+from wms.db.uow import UnitOfWork, transaction
+from wms.fulfillment import orders, reservations
 from wms.inventory.counts import schedule_counts
 from wms.inventory.integrity import check_ledger
 
@@ -53,6 +55,38 @@ def schedule_cycle_counts(session_factory: sessionmaker[Session]) -> dict[str, A
     return result
 
 
+def expire_reservations(session_factory: sessionmaker[Session]) -> dict[str, Any]:
+    """Release the stock of reservations whose time is up, a batch per transaction."""
+    expired = 0
+    while True:
+        batch = transaction(session_factory, lambda uow: reservations.expire_due(uow, now=utcnow()))
+        expired += batch
+        if batch < reservations.EXPIRY_BATCH:
+            break
+    if expired:
+        log.info("reservations_expired", expired=expired)
+    return {"expired": expired}
+
+
+def allocate_backorders(session_factory: sessionmaker[Session]) -> dict[str, Any]:
+    """Allocate backordered lines that stock now covers, oldest order first, one order per
+    transaction."""
+    with UnitOfWork(session_factory) as uow:
+        candidates = orders.backordered_order_ids(uow.session)
+    allocated = 0
+    for order_id in candidates:
+        if transaction(session_factory, partial(_allocate_backordered, order_id=order_id)):
+            allocated += 1
+    result = {"candidates": len(candidates), "allocated": allocated}
+    if candidates:
+        log.info("backorders_allocated", **result)
+    return result
+
+
+def _allocate_backordered(uow: UnitOfWork, *, order_id: int) -> bool:
+    return orders.allocate_backordered(uow, order_id=order_id)
+
+
 JOBS: tuple[Job, ...] = (
     Job(
         name="wms.verify_ledger",
@@ -65,6 +99,18 @@ JOBS: tuple[Job, ...] = (
         every=timedelta(days=1),
         run=schedule_cycle_counts,
         description="Create the day's cycle counts: storage bins due by their velocity class.",
+    ),
+    Job(
+        name="wms.expire_reservations",
+        every=timedelta(seconds=15),
+        run=expire_reservations,
+        description="Release the stock held by reservations past their expiry.",
+    ),
+    Job(
+        name="wms.allocate_backorders",
+        every=timedelta(minutes=1),
+        run=allocate_backorders,
+        description="Allocate backordered order lines, oldest order first, once stock covers them.",
     ),
 )
 

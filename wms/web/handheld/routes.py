@@ -33,6 +33,7 @@ from wms.auth.sessions import (
 from wms.db.idempotency import fingerprint, recall, remember
 from wms.db.uow import UnitOfWork, transaction
 from wms.errors import Unauthorized, WmsError
+from wms.fulfillment.labels import package_label_pdf
 from wms.inventory import labels
 from wms.inventory.catalog import WarehouseRef
 from wms.inventory.models import Warehouse
@@ -263,6 +264,22 @@ def product_label(
     )
 
 
+@router.get("/labels/package.pdf")
+def package_label(
+    request: Request,
+    sscc: Annotated[str, Query(min_length=18, max_length=18, pattern=r"^[0-9]{18}$")],
+) -> Response:
+    """A package's shipping label (ship-to, order, SSCC as GS1-128), for the packing bench."""
+    prefix = request.app.state.settings.gs1_company_prefix
+    return _labels(
+        request,
+        lambda uow, wh: (
+            package_label_pdf(uow.session, sscc, warehouse=wh.code, company_prefix=prefix),
+            f"sscc-{sscc}.pdf",
+        ),
+    )
+
+
 def _labels(
     request: Request, render: Callable[[UnitOfWork, WarehouseRef], tuple[bytes, str]]
 ) -> Response:
@@ -357,6 +374,8 @@ def scan(request: Request, entry: ScanEntry) -> Response:
         body = transaction(_session_factory(request), work)
     except Unauthorized as exc:
         return _unauthorized(exc.message)
+    if body["status"] == "ok" and not body["duplicate"]:  # it booked: events may be waiting
+        request.app.state.notifier.notify()
     elapsed = (time.perf_counter() - started) * 1000
     return JSONResponse(body, headers={"Server-Timing": f"app;dur={elapsed:.1f}"})
 

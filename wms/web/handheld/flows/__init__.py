@@ -5,8 +5,8 @@ current step on the server, inside the same transaction as the stock it books, s
 queued offline and replayed later means exactly what it would have meant when it was made. A
 refused scan changes nothing: its stock writes roll back to a savepoint and the step stays put.
 
-Flows: receive, put away, move, count, approvals (supervisors), transfer out, transfer in and
-inquiry. Picking, packing and shipping slot in the same way: a ``Flow`` subclass and a menu tile.
+Flows: receive, put away, pick, pack, ship, move, count, approvals and short picks (supervisors),
+transfer out, transfer in and inquiry: each a ``Flow`` subclass and a menu tile.
 """
 
 from __future__ import annotations
@@ -29,9 +29,14 @@ from wms.inventory.scanning import (
 )
 from wms.web.handheld.flows.base import Ctx, Flow
 from wms.web.handheld.flows.count import ApprovalsFlow, CountFlow
+from wms.web.handheld.flows.exceptions import PickExceptionsFlow
 from wms.web.handheld.flows.inquiry import InquiryFlow
+from wms.web.handheld.flows.outbound import task_for_scan
+from wms.web.handheld.flows.pack import PackFlow
+from wms.web.handheld.flows.pick import PickFlow
 from wms.web.handheld.flows.putaway import MoveFlow, PutawayFlow
 from wms.web.handheld.flows.receive import ReceiveFlow
+from wms.web.handheld.flows.ship import ShipFlow
 from wms.web.handheld.flows.transfer import TransferInFlow, TransferOutFlow
 from wms.web.handheld.screens import (
     Choice,
@@ -54,17 +59,25 @@ FLOWS: dict[str, Flow] = {
         TransferInFlow(),
         InquiryFlow(),
         ApprovalsFlow(),
+        PickFlow(),
+        PackFlow(),
+        ShipFlow(),
+        PickExceptionsFlow(),
     )
 }
 MENU_ORDER = [
     "receive",
     "putaway",
+    "pick",
+    "pack",
+    "ship",
     "move",
     "count",
     "transfer_out",
     "transfer_in",
     "inquiry",
     "approvals",
+    "pick_exceptions",
 ]
 
 
@@ -78,7 +91,7 @@ def menu_screen(ctx: Ctx) -> Screen:
         name="menu",
         title=f"{ctx.warehouse.code} · {ctx.user.display_name}",
         prompt="Scan anything, or choose a task",
-        hint="A receipt, transfer, bin or product barcode opens the right task",
+        hint="A receipt, transfer, fulfilment, package, bin or product barcode opens its task",
         menu=tiles,
         links=[
             Link(f"Change warehouse ({ctx.warehouse.code})", "/handheld/switch-warehouse"),
@@ -112,6 +125,9 @@ def _menu_scan(ctx: Ctx, value: str) -> Outcome:
         return _start(ctx, "transfer_in", code)
     if session.scalar(select(CountTask.id).where(CountTask.code == code)) is not None:
         return _start(ctx, "count", code)
+    outbound = task_for_scan(ctx, value)  # a fulfilment order or package label
+    if outbound is not None:
+        return _start(ctx, *outbound)
     return _start(ctx, "inquiry", clean(value))
 
 
