@@ -18,8 +18,19 @@ from sqlalchemy import Engine, func, select
 
 from wms.auth.services import create_api_key, create_user
 from wms.auth.sessions import set_badge, set_pin
+from wms.db.base import utcnow
 from wms.db.engine import make_session_factory
 from wms.db.uow import UnitOfWork
+from wms.fulfillment import orders, packing, picking, reservations
+from wms.fulfillment.models import (
+    FulfillmentOrder,
+    FulfillmentStatus,
+    Order,
+    OrderStatus,
+    Reservation,
+    ReservationStatus,
+)
+from wms.fulfillment.views import LineRequest, ShipTo
 from wms.inventory import catalog, counts, receipts, stock
 from wms.inventory.gtin import make_gtin
 from wms.inventory.models import LocationKind, Move, Product, Warehouse
@@ -182,6 +193,135 @@ DEMO_BADGES = {"operator": "BADGE-OSCAR-7F3K", "supervisor": "BADGE-SUI-9Q2M"}
 HISTORY_DAYS = 90
 AISLES, POSITIONS, LEVELS = 4, 8, 3
 
+# Storefront customers near three of the warehouses, so that the nearest-warehouse policy sends
+# each order to that warehouse. Per warehouse: (orders through a reservation, plain orders).
+STOREFRONT_ORDERS = {"SHA": (1, 3), "CAN": (1, 2), "PEK": (0, 2)}
+CUSTOMERS: dict[str, tuple[ShipTo, ...]] = {
+    "SHA": (
+        ShipTo(
+            "Li Na",
+            ("Room 1203, 88 Century Avenue", "Pudong New Area"),
+            "Shanghai",
+            "200120",
+            "CN",
+            31.2354,
+            121.5058,
+            "Shanghai",
+        ),
+        ShipTo(
+            "Wang Wei",
+            ("Apt 5-402, 45 Wulumuqi Middle Road", "Xuhui District"),
+            "Shanghai",
+            "200031",
+            "CN",
+            31.2165,
+            121.4450,
+            "Shanghai",
+        ),
+        ShipTo(
+            "Zhang Min",
+            ("500 Bole Road", "Jiading District"),
+            "Shanghai",
+            "201800",
+            "CN",
+            31.3830,
+            121.2500,
+            "Shanghai",
+        ),
+        ShipTo(
+            "Chen Jie",
+            ("Unit 1701, 1 Huaihai Middle Road", "Huangpu District"),
+            "Shanghai",
+            "200021",
+            "CN",
+            31.2247,
+            121.4797,
+            "Shanghai",
+        ),
+        ShipTo(
+            "Xu Ting",
+            ("Building 7, 2000 Gonghexin Road", "Jing'an District"),
+            "Shanghai",
+            "200072",
+            "CN",
+            31.2856,
+            121.4590,
+            "Shanghai",
+        ),
+    ),
+    "CAN": (
+        ShipTo(
+            "Huang Mei",
+            ("Room 1806, 5 Zhujiang West Road", "Tianhe District"),
+            "Guangzhou",
+            "510623",
+            "CN",
+            23.1200,
+            113.3210,
+            "Guangdong",
+        ),
+        ShipTo(
+            "Liang Hao",
+            ("18 Dongfeng Middle Road", "Yuexiu District"),
+            "Guangzhou",
+            "510030",
+            "CN",
+            23.1290,
+            113.2640,
+            "Guangdong",
+        ),
+        ShipTo(
+            "Lin Xiaoyu",
+            ("Apt 3-1102, 233 Xingang East Road", "Haizhu District"),
+            "Guangzhou",
+            "510310",
+            "CN",
+            23.1020,
+            113.3340,
+            "Guangdong",
+        ),
+    ),
+    "PEK": (
+        ShipTo(
+            "Zhao Lei",
+            ("Apt 2-301, 16 Jianguomenwai Avenue", "Chaoyang District"),
+            "Beijing",
+            "100022",
+            "CN",
+            39.9087,
+            116.4600,
+            "Beijing",
+        ),
+        ShipTo(
+            "Sun Yue",
+            ("27 Zhongguancun Street", "Haidian District"),
+            "Beijing",
+            "100080",
+            "CN",
+            39.9830,
+            116.3160,
+            "Beijing",
+        ),
+        ShipTo(
+            "Guo Fang",
+            ("Room 608, 9 Financial Street", "Xicheng District"),
+            "Beijing",
+            "100033",
+            "CN",
+            39.9152,
+            116.3590,
+            "Beijing",
+        ),
+    ),
+}
+PICKED_AND_PACKED_IN = "SHA"  # one fulfilment picked (ready to pack), one packed (ready to ship)
+OPEN_ORDER = (OrderStatus.RECEIVED, OrderStatus.ALLOCATED, OrderStatus.BACKORDERED)
+OUTBOUND_STEPS = (  # what the handheld tasks wait on, as the summary names them
+    ("to pick", (FulfillmentStatus.RELEASED, FulfillmentStatus.PICKING)),
+    ("to pack", (FulfillmentStatus.PICKED,)),
+    ("to ship", (FulfillmentStatus.PACKED,)),
+)
+
 
 @dataclass
 class DemoSummary:
@@ -192,6 +332,11 @@ class DemoSummary:
     suppliers: int
     moves: int
     api_key: str | None = None
+    storefront_key: str | None = None
+    open_orders: int = 0
+    active_reservations: int = 0
+    # step ("to pick", "to pack", "to ship") -> warehouse -> fulfilment orders waiting there
+    outbound: dict[str, dict[str, int]] = field(default_factory=dict)
     users: tuple[tuple[str, str, str, str], ...] = DEMO_USERS
 
     def render(self, *, host: str, port: int) -> str:
@@ -216,12 +361,32 @@ class DemoSummary:
             lines += [
                 "[bold]API key[/bold]: create one with `wms apikey create NAME --scope admin`"
             ]
+        if self.storefront_key:
+            lines += [
+                "[bold]Storefront API key[/bold] (storefront scope, shown once):",
+                f"  {self.storefront_key}",
+            ]
+        else:
+            lines += [
+                "[bold]Storefront API key[/bold]: create one with "
+                "`wms apikey create NAME --scope storefront`"
+            ]
+        lines += [
+            "[bold]Outbound[/bold] (storefront orders; handheld Pick, Pack and Ship):",
+            f"  open orders: {self.open_orders}, active reservations: {self.active_reservations}",
+        ]
+        for step, _statuses in OUTBOUND_STEPS:
+            waiting = self.outbound.get(step, {})
+            where = ", ".join(f"{wh} {n}" for wh, n in sorted(waiting.items())) or "none"
+            lines.append(f"  fulfilments {step}: {where}")
         lines += [
             "[bold]URLs[/bold]",
             f"  handheld      {base}/handheld",
             f"  API docs      {base}/docs",
             f"  OpenAPI       {base}/openapi.json",
             f"  stock levels  {base}/api/v1/inventory-levels",
+            f"  orders        {base}/api/v1/orders  (storefront key)",
+            f"  events        {base}/api/v1/events",
             f"  health        {base}/healthz",
         ]
         return "\n".join(lines)
@@ -244,7 +409,36 @@ def describe_existing(engine: Engine) -> DemoSummary | None:
             or 0,
             suppliers=s.scalar(select(func.count()).select_from(Supplier)) or 0,
             moves=s.scalar(select(func.count()).select_from(Move)) or 0,
+            open_orders=s.scalar(
+                select(func.count()).select_from(Order).where(Order.status.in_(OPEN_ORDER))
+            )
+            or 0,
+            active_reservations=s.scalar(
+                select(func.count())
+                .select_from(Reservation)
+                .where(
+                    Reservation.status == ReservationStatus.ACTIVE,
+                    Reservation.expires_at > utcnow(),
+                )
+            )
+            or 0,
+            outbound=_outbound(uow),
         )
+
+
+def _outbound(uow: UnitOfWork) -> dict[str, dict[str, int]]:
+    rows = uow.session.execute(
+        select(FulfillmentOrder.status, Warehouse.code, func.count())
+        .join(Warehouse, Warehouse.id == FulfillmentOrder.warehouse_id)
+        .group_by(FulfillmentOrder.status, Warehouse.code)
+    ).all()
+    waiting: dict[str, dict[str, int]] = {}
+    for step, statuses in OUTBOUND_STEPS:
+        for status, code, n in rows:
+            if status in statuses:
+                waiting.setdefault(step, {})
+                waiting[step][code] = waiting[step].get(code, 0) + int(n)
+    return waiting
 
 
 @dataclass
@@ -315,6 +509,7 @@ def build_demo(engine: Engine, *, seed: int = 7, progress: Progress) -> DemoSumm
         for username, badge in DEMO_BADGES.items():
             set_badge(uow, username=username, badge=badge)
         api_key = create_api_key(uow, name="demo", scopes=["admin"]).key
+        shop = create_api_key(uow, name="demo-storefront", scopes=["storefront"])
         uow.commit()
     world = _World(rng=rng, items=items, bins=bins)
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -332,9 +527,14 @@ def build_demo(engine: Engine, *, seed: int = 7, progress: Progress) -> DemoSumm
     with UnitOfWork(factory) as uow:
         _handheld_work(uow, world, today.date())
         uow.commit()
+    with UnitOfWork(factory) as uow:
+        # Orders belong to the key that sent them (``owner_of`` in the API): the storefront key.
+        _storefront_work(uow, world, owner=f"apikey:{shop.id}", today=today.date())
+        uow.commit()
     summary = describe_existing(engine)
     assert summary is not None
     summary.api_key = api_key
+    summary.storefront_key = shop.key
     return summary
 
 
@@ -605,3 +805,106 @@ def _handheld_work(uow: UnitOfWork, world: _World, today: date) -> None:
                 ],
                 actor="demo",
             )
+
+
+def _pickable(world: _World, wh: str, *, at_least: int) -> list[_Item]:
+    """Items the warehouse holds in its storage bins (not at the dock), plenty of each."""
+    return [
+        item
+        for item in world.items
+        if sum(p.qty for p in world.stock[(wh, item.sku)] if p.bin != "RECV") >= at_least
+    ]
+
+
+def _storefront_work(uow: UnitOfWork, world: _World, *, owner: str, today: date) -> None:
+    """Storefront orders waiting on the floor, sent through the same services as the API's.
+
+    In each of three warehouses a few open orders near it (some converted from a checkout
+    reservation), released for picking; in one of them one order already picked (ready to pack)
+    and one packed (ready to ship); and two checkout reservations still holding stock.
+    """
+    rng = world.rng
+    number = 0
+    released: dict[str, list[str]] = {}
+    for wh, (reserved, plain) in STOREFRONT_ORDERS.items():
+        pickable = _pickable(world, wh, at_least=20)
+        customers = CUSTOMERS[wh]
+        for n in range(reserved + plain):
+            number += 1
+            ship_to = customers[n % len(customers)]
+            # Two or three lines where some are picked and packed, so that they show a walk.
+            fewest = 2 if wh == PICKED_AND_PACKED_IN else 1
+            lines = [
+                LineRequest(item.sku, rng.choice((1, 1, 2, 3)))
+                for item in rng.sample(pickable, rng.randint(fewest, 3))
+            ]
+            ref = f"SHOP-{today:%y%m%d}-{number:03d}"
+            reservation_id = None
+            if n < reserved:
+                reservation_id = reservations.create_reservation(
+                    uow,
+                    owner=owner,
+                    external_ref=f"cart-{ref}",
+                    lines=lines,
+                    ttl_seconds=1800,
+                    ship_to=(ship_to.latitude, ship_to.longitude),
+                ).id
+            order = orders.create_order(
+                uow,
+                owner=owner,
+                external_ref=ref,
+                lines=lines,
+                ship_to=ship_to,
+                reservation_id=reservation_id,
+                promised_by=today + timedelta(days=rng.randint(2, 4)),
+            )
+            for shipment in order.allocation:
+                released.setdefault(shipment.warehouse, []).append(shipment.fulfillment_id)
+    to_pack, to_ship = released[PICKED_AND_PACKED_IN][-2:]
+    for fulfillment_id in (to_pack, to_ship):
+        _pick(uow, fulfillment_id)
+    _pack(uow, to_ship)
+    for wh, hours in (("SHA", 12), ("PEK", 24)):
+        ship_to = CUSTOMERS[wh][-1]
+        item = rng.choice(_pickable(world, wh, at_least=20))
+        reservations.create_reservation(
+            uow,
+            owner=owner,
+            external_ref=f"cart-{wh.lower()}-{rng.randint(10000, 99999)}",
+            lines=[LineRequest(item.sku, rng.randint(1, 2))],
+            ttl_seconds=hours * 3600,  # long holds, so that they are still there to look at
+            ship_to=(ship_to.latitude, ship_to.longitude),
+        )
+
+
+def _pick(uow: UnitOfWork, fulfillment_id: str) -> None:
+    """Walk the pick list as the handheld does: scan each stop's bin, item and lot."""
+    listed = picking.pick_list(uow, fulfillment_id, actor="operator")
+    for stop in listed.stops:
+        picking.confirm_pick(
+            uow,
+            stop.task_id,
+            bin_barcode=stop.bin_label,
+            item=stop.gtin or stop.sku,
+            lot=stop.lot,
+            quantity=stop.remaining,
+            actor="operator",
+        )
+
+
+def _pack(uow: UnitOfWork, fulfillment_id: str) -> None:
+    """Pack every picked unit into one carton and weigh it."""
+    package = packing.open_package(uow, fulfillment_id, actor="operator")
+    grams = 180  # the carton
+    for left in packing.packing_view(uow.session, fulfillment_id).to_pack:
+        packing.pack_item(
+            uow,
+            package.sscc,
+            item=left.sku,
+            lot=left.lot,
+            quantity=left.remaining,
+            actor="operator",
+        )
+        product = uow.session.scalar(select(Product).where(Product.sku == left.sku))
+        grams += (product.weight_g if product and product.weight_g else 250) * left.remaining
+    packing.close_package(uow, package.sscc, weight_g=grams, actor="operator")

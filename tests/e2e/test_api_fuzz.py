@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
-from urllib.parse import urlencode
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import schemathesis

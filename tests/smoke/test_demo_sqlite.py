@@ -10,10 +10,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.commands import run_wms
+from wms.api.app import create_app
 from wms.auth.models import Scope
 from wms.auth.services import verify_api_key
+from wms.config import Settings
 from wms.db.engine import make_engine, make_session_factory
 from wms.db.uow import UnitOfWork
 from wms.inventory.gtin import normalise_gtin
@@ -95,16 +98,111 @@ def test_demo_prints_the_warehouses_logins_and_urls(demo: Demo) -> None:
         assert f"http://127.0.0.1:8000{url}" in demo.output
 
 
-def test_the_printed_api_key_is_an_admin_key(demo: Demo) -> None:
+def printed_key(demo: Demo, heading: str) -> str:
     lines = demo.output.splitlines()
-    key = lines[lines.index("API key (admin scope, shown once):") + 1].strip()
+    return lines[lines.index(heading) + 1].strip()
+
+
+def scopes_of(demo: Demo, key: str) -> list[str]:
     engine = make_engine(f"sqlite:///{demo.database}")
     try:
         with UnitOfWork(make_session_factory(engine)) as uow:
-            principal = verify_api_key(uow, key=key)
+            return list(verify_api_key(uow, key=key).scopes)
     finally:
         engine.dispose()
-    assert Scope.ADMIN in principal.scopes
+
+
+def test_the_printed_api_key_is_an_admin_key(demo: Demo) -> None:
+    key = printed_key(demo, "API key (admin scope, shown once):")
+    assert Scope.ADMIN in scopes_of(demo, key)
+
+
+def test_the_printed_storefront_key_reads_levels_and_the_demo_orders(
+    demo: Demo, tmp_path: Path
+) -> None:
+    key = printed_key(demo, "Storefront API key (storefront scope, shown once):")
+    assert scopes_of(demo, key) == [Scope.STOREFRONT]
+    database = copy_of(demo, tmp_path)
+    settings = Settings(
+        database_url=f"sqlite:///{database}",
+        secret_key="smoke",
+        run_jobs_in_process=False,
+        _env_file=None,
+    )
+    headers = {"Authorization": f"Bearer {key}"}
+    client = TestClient(create_app(settings))
+    levels = client.get("/api/v1/inventory-levels", params={"warehouse": "SHA"}, headers=headers)
+    assert levels.status_code == 200, levels.text
+    assert levels.json()["data"]
+    listed = client.get("/api/v1/orders", params={"limit": 100}, headers=headers)
+    assert listed.status_code == 200, listed.text
+    orders = listed.json()["data"]
+    assert len(orders) == number(demo, "SELECT count(*) FROM orders") >= 6
+    assert {o["status"] for o in orders} == {"allocated"}
+    assert any(o["reservation_id"] for o in orders)
+    shipped_from = {f["warehouse"] for o in orders for f in o["allocation"]}
+    assert len(shipped_from) >= 2
+    for order in orders:
+        ship_to = order["ship_to"]
+        assert ship_to["address_lines"]
+        assert ship_to["city"]
+        assert ship_to["country"] == "CN"
+    admin = {"Authorization": f"Bearer {printed_key(demo, 'API key (admin scope, shown once):')}"}
+    # Orders belong to the key that sent them: the admin key sees none of the storefront's.
+    assert client.get("/api/v1/orders", headers=admin).json()["data"] == []
+
+
+def fulfilments(demo: Demo, status: str) -> list[str]:
+    return [
+        str(code)
+        for code in column(
+            demo,
+            "SELECT w.code FROM fulfillment_orders f JOIN warehouses w ON w.id = f.warehouse_id "
+            f"WHERE f.status = '{status}' ORDER BY w.code",
+        )
+    ]
+
+
+def test_demo_has_outbound_work_for_the_handheld(demo: Demo) -> None:
+    released = fulfilments(demo, "released")
+    assert len(set(released)) >= 2, released  # Pick has work in two warehouses or more
+    picked, packed = fulfilments(demo, "picked"), fulfilments(demo, "packed")
+    assert len(picked) == len(packed) == 1
+    assert picked == packed  # one warehouse has something to pack and something to ship
+    assert number(demo, "SELECT count(*) FROM pick_tasks WHERE status = 'done'") >= 2
+    assert (
+        number(
+            demo,
+            "SELECT count(*) FROM packages WHERE status = 'closed' AND weight_g > 0 "
+            "AND length(sscc) = 18",
+        )
+        == 1
+    )
+    converted = number(demo, "SELECT count(*) FROM orders WHERE reservation_id IS NOT NULL")
+    assert converted >= 1
+    assert number(demo, "SELECT count(*) FROM reservations WHERE status = 'committed'") == converted
+    active = column(demo, "SELECT expires_at FROM reservations WHERE status = 'active'")
+    assert active
+    assert all(utc(expiry) > demo.finished_at for expiry in active)
+    for wh in sorted(set(released)):
+        assert f"{wh} {released.count(wh)}" in demo.output
+    assert f"open orders: {number(demo, 'SELECT count(*) FROM orders')}" in demo.output
+    assert f"active reservations: {len(active)}" in demo.output
+    assert f"fulfilments to pack: {picked[0]} 1" in demo.output
+    assert f"fulfilments to ship: {packed[0]} 1" in demo.output
+
+
+def test_demo_orders_wrote_their_events(demo: Demo) -> None:
+    types = set(column(demo, "SELECT DISTINCT type FROM outbox_events"))
+    assert {
+        "reservation.created",
+        "reservation.committed",
+        "order.received",
+        "order.allocated",
+        "fulfillment.picked",
+        "fulfillment.packed",
+        "inventory.level.updated",
+    } <= types
 
 
 def test_demo_has_regional_warehouses_and_suppliers(demo: Demo) -> None:
@@ -184,4 +282,6 @@ def test_running_demo_again_reuses_the_database(demo: Demo) -> None:
     assert result.returncode == 0, result.stderr
     assert "using the existing demo database" in result.stdout
     assert "warehouses: " in result.stdout
+    assert "fulfilments to pick: " in result.stdout
+    assert "Storefront API key: create one with" in result.stdout
     assert number(demo, "SELECT count(*) FROM moves") == moves
