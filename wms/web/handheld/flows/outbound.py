@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from wms.errors import ValidationFailed
 from wms.fulfillment.models import FulfillmentOrder, FulfillmentStatus, Package
-from wms.fulfillment.workflow import id_candidates
+from wms.fulfillment.workflow import id_candidates, list_fulfillments
 from wms.inventory.scanning import clean, printable
 from wms.web.handheld.flows.base import Ctx, Flow
-from wms.web.handheld.screens import Outcome
+from wms.web.handheld.screens import Choice, Outcome, Screen
 
 # Which task a scanned fulfilment opens, by its status.
 TASK_FOR_STATUS = {
@@ -87,3 +87,37 @@ def hand_over(ctx: Ctx, flow: Flow, arg: str) -> Outcome:
     ctx.state.clear()
     ctx.state.update({"flow": flow.name, "step": "", "data": {}})
     return flow.start(ctx, arg)
+
+
+def choose_fulfillment(
+    ctx: Ctx,
+    *,
+    name: str,
+    title: str,
+    prompt: str,
+    expects: str,
+    statuses: list[FulfillmentStatus],
+    hint: str,
+    empty: str,
+) -> Screen:
+    """The first screen of pick, pack and ship: scan a fulfilment, or choose one of those waiting
+    in this warehouse (oldest first)."""
+    page = list_fulfillments(ctx.session, warehouse=ctx.warehouse.code, statuses=statuses, limit=30)
+    status_shown = len(statuses) > 1
+    return Screen(
+        name=name,
+        title=title,
+        prompt=prompt,
+        hint=hint if page.items else empty,
+        expects=expects,
+        choices=[
+            Choice(
+                f.external_ref,
+                "open",
+                f.fulfillment_id,
+                f"{short_id(f.fulfillment_id)} · {f.units} units"
+                + (f" · {f.status}" if status_shown else ""),
+            )
+            for f in page.items
+        ],
+    )

@@ -17,10 +17,14 @@ from wms.fulfillment import packing, picking
 from wms.fulfillment.floor_errors import WrongItem, WrongLot
 from wms.fulfillment.models import FulfillmentStatus
 from wms.fulfillment.packing import PackingView
-from wms.fulfillment.workflow import list_fulfillments
 from wms.inventory.scanning import clean, printable, resolve_product
 from wms.web.handheld.flows.base import Ctx, Flow, read_quantity
-from wms.web.handheld.flows.outbound import expect_fulfillment, hand_over, short_id
+from wms.web.handheld.flows.outbound import (
+    choose_fulfillment,
+    expect_fulfillment,
+    hand_over,
+    short_id,
+)
 from wms.web.handheld.flows.ship import ShipFlow
 from wms.web.handheld.screens import Button, Choice, Link, Outcome, Screen, Table, info, ok
 
@@ -273,24 +277,15 @@ class PackFlow(Flow):
         )
 
     def _choose_screen(self, ctx: Ctx) -> Screen:
-        page = list_fulfillments(
-            ctx.session, warehouse=ctx.warehouse.code, statuses=[FulfillmentStatus.PICKED], limit=30
-        )
-        return Screen(
+        return choose_fulfillment(
+            ctx,
             name="pack.choose",
             title="Pack",
             prompt="Scan a picked fulfilment order",
-            hint="Or choose one to pack" if page.items else "Nothing is waiting to be packed",
             expects="a picked fulfilment order",
-            choices=[
-                Choice(
-                    f.external_ref,
-                    "open",
-                    f.fulfillment_id,
-                    f"{short_id(f.fulfillment_id)} · {f.units} units",
-                )
-                for f in page.items
-            ],
+            statuses=[FulfillmentStatus.PICKED],
+            hint="Or choose one to pack",
+            empty="Nothing is waiting to be packed",
         )
 
 

@@ -13,12 +13,17 @@ from wms.errors import ValidationFailed
 from wms.fulfillment import picking, pickscan
 from wms.fulfillment.models import FulfillmentStatus
 from wms.fulfillment.picking import PickList, PickStop
-from wms.fulfillment.workflow import find_fulfillment, list_fulfillments
+from wms.fulfillment.workflow import find_fulfillment
 from wms.inventory.scanning import clean, printable
 from wms.web.handheld.flows.base import Ctx, Flow, read_quantity
-from wms.web.handheld.flows.outbound import expect_fulfillment, hand_over, short_id
+from wms.web.handheld.flows.outbound import (
+    choose_fulfillment,
+    expect_fulfillment,
+    hand_over,
+    short_id,
+)
 from wms.web.handheld.flows.pack import PackFlow
-from wms.web.handheld.screens import Button, Choice, Outcome, Screen, Table, info, ok
+from wms.web.handheld.screens import Button, Outcome, Screen, Table, info, ok
 
 
 class PickFlow(Flow):
@@ -225,27 +230,15 @@ class PickFlow(Flow):
         )
 
     def _choose_screen(self, ctx: Ctx) -> Screen:
-        page = list_fulfillments(
-            ctx.session,
-            warehouse=ctx.warehouse.code,
-            statuses=[FulfillmentStatus.RELEASED, FulfillmentStatus.PICKING],
-            limit=30,
-        )
-        return Screen(
+        return choose_fulfillment(
+            ctx,
             name="pick.choose",
             title="Pick",
             prompt="Scan a fulfilment order",
-            hint="Or choose one to pick" if page.items else "Nothing is waiting to be picked",
             expects="a fulfilment order to pick",
-            choices=[
-                Choice(
-                    f.external_ref,
-                    "open",
-                    f.fulfillment_id,
-                    f"{short_id(f.fulfillment_id)} · {f.units} units · {f.status}",
-                )
-                for f in page.items
-            ],
+            statuses=[FulfillmentStatus.RELEASED, FulfillmentStatus.PICKING],
+            hint="Or choose one to pick",
+            empty="Nothing is waiting to be picked",
         )
 
 

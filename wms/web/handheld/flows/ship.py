@@ -11,10 +11,10 @@ from wms.errors import ValidationFailed
 from wms.fulfillment import packing, shipping
 from wms.fulfillment.models import FulfillmentStatus
 from wms.fulfillment.shipping import MAX_FIELD
-from wms.fulfillment.workflow import find_fulfillment, list_fulfillments
+from wms.fulfillment.workflow import find_fulfillment
 from wms.inventory.scanning import clean, printable
 from wms.web.handheld.flows.base import Ctx, Flow
-from wms.web.handheld.flows.outbound import expect_fulfillment, short_id
+from wms.web.handheld.flows.outbound import choose_fulfillment, expect_fulfillment, short_id
 from wms.web.handheld.screens import Button, Choice, Outcome, Screen, Table, info, ok
 
 CARRIERS = (
@@ -181,22 +181,13 @@ class ShipFlow(Flow):
         )
 
     def _choose_screen(self, ctx: Ctx) -> Screen:
-        page = list_fulfillments(
-            ctx.session, warehouse=ctx.warehouse.code, statuses=[FulfillmentStatus.PACKED], limit=30
-        )
-        return Screen(
+        return choose_fulfillment(
+            ctx,
             name="ship.choose",
             title="Ship",
             prompt="Scan a packed fulfilment order or package label",
-            hint="Or choose one to ship" if page.items else "Nothing is waiting to ship",
             expects="a packed fulfilment order or package label",
-            choices=[
-                Choice(
-                    f.external_ref,
-                    "open",
-                    f.fulfillment_id,
-                    f"{short_id(f.fulfillment_id)} · {f.units} units",
-                )
-                for f in page.items
-            ],
+            statuses=[FulfillmentStatus.PACKED],
+            hint="Or choose one to ship",
+            empty="Nothing is waiting to ship",
         )
