@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Engine, func, select
 
-from wms.auth.services import create_api_key, create_user
+from wms.auth.services import api_key_owner, create_api_key, create_user
 from wms.auth.sessions import set_badge, set_pin
 from wms.db.base import utcnow
 from wms.db.engine import make_session_factory
@@ -529,7 +529,7 @@ def build_demo(engine: Engine, *, seed: int = 7, progress: Progress) -> DemoSumm
         uow.commit()
     with UnitOfWork(factory) as uow:
         # Orders belong to the key that sent them (``owner_of`` in the API): the storefront key.
-        _storefront_work(uow, world, owner=f"apikey:{shop.id}", today=today.date())
+        _storefront_work(uow, world, owner=api_key_owner(shop.id), today=today.date())
         uow.commit()
     summary = describe_existing(engine)
     assert summary is not None

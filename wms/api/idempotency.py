@@ -52,7 +52,7 @@ def idempotent(
             field="Idempotency-Key",
         )
     key = check_key(key)
-    owner = f"apikey:{principal.key_id}"
+    owner = principal.owner
     digest = fingerprint({"method": request.method, "path": request.url.path, "body": body})
     factory = request.app.state.session_factory
     stored = claim(factory, owner=owner, key=key, fingerprint=digest)

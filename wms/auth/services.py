@@ -44,6 +44,16 @@ class ApiPrincipal:
             return True
         return scope is Scope.READ and Scope.STOREFRONT in self.scopes
 
+    @property
+    def owner(self) -> str:
+        """What this key's reservations, orders, webhook endpoints and idempotency keys are
+        recorded under."""
+        return api_key_owner(self.key_id)
+
+
+def api_key_owner(key_id: int) -> str:
+    return f"apikey:{key_id}"
+
 
 @dataclass(frozen=True)
 class IssuedKey:

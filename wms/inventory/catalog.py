@@ -343,20 +343,24 @@ def ensure_levels(session: Session, keys: list[tuple[int, int]]) -> None:
 def codes(
     session: Session, product_ids: set[int], warehouse_ids: set[int]
 ) -> tuple[dict[int, str], dict[int, str]]:
-    """SKUs and warehouse codes for ids, to name things in errors and views."""
-    skus = dict(
-        session.execute(select(Product.id, Product.sku).where(Product.id.in_(product_ids))).all()
+    """SKUs and warehouse codes for ids, to name things in errors, views and events.
+
+    Every posting names the levels it changed in its events, so the answers are kept for the
+    unit of work, and ids that ``get_product``/``get_warehouse`` resolved are not asked again."""
+    return (
+        _codes_by_id(session, "sku", Product.id, Product.sku, product_ids),
+        _codes_by_id(session, "warehouse_code", Warehouse.id, Warehouse.code, warehouse_ids),
     )
-    warehouses = (
-        dict(
-            session.execute(
-                select(Warehouse.id, Warehouse.code).where(Warehouse.id.in_(warehouse_ids))
-            ).all()
-        )
-        if warehouse_ids
-        else {}
-    )
-    return skus, warehouses
+
+
+def _codes_by_id(
+    session: Session, name: str, id_col: Any, code_col: Any, ids: set[int]
+) -> dict[int, str]:
+    cache = _cache(session, name)
+    missing = [i for i in ids if i not in cache]
+    if missing:
+        cache.update(session.execute(select(id_col, code_col).where(id_col.in_(missing))).all())
+    return {i: cache[i] for i in ids if i in cache}  # type: ignore[misc]
 
 
 def _cache(session: Session, name: str) -> dict[object, object]:
@@ -372,6 +376,7 @@ def get_warehouse(session: Session, code: str, *, field: str = "warehouse") -> W
         return cache[code]  # type: ignore[return-value]
     ref = _load_warehouse(session, code, field=field)
     cache[code] = ref
+    _cache(session, "warehouse_code")[ref.id] = ref.code
     return ref
 
 
@@ -390,6 +395,7 @@ def get_product(session: Session, sku: str, *, field: str = "sku") -> ProductRef
         return cache[sku]  # type: ignore[return-value]
     ref = _load_product(session, sku, field=field)
     cache[sku] = ref
+    _cache(session, "sku")[ref.id] = ref.sku
     return ref
 
 

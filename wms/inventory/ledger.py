@@ -84,15 +84,7 @@ class LevelSnapshot:
 
     @property
     def available(self) -> int:
-        return max(
-            0,
-            self.on_hand
-            - self.committed
-            - self.reserved
-            - self.quality_control
-            - self.damaged
-            - self.safety_stock,
-        )
+        return max(0, unheld(vars(self)))
 
 
 @dataclass
@@ -101,6 +93,15 @@ class Posting:
 
     moves: int = 0
     levels: list[LevelSnapshot] = field(default_factory=list)
+
+
+# The counters held out of what can be sold; ``available`` is on_hand less all of them.
+HELD = ("committed", "reserved", "quality_control", "damaged", "safety_stock")
+
+
+def unheld(values: Mapping[Any, Any]) -> int:
+    """``on_hand`` less every held counter (negative when oversold; shown as 0 to clients)."""
+    return int(values["on_hand"]) - sum(int(values[name]) for name in HELD)
 
 
 QuantKey = tuple[int, int | None, int]  # product, lot, location
@@ -365,12 +366,6 @@ def write_levels(
     return snapshots
 
 
-def _available(values: Mapping[str, int] | Row[Any]) -> int:
-    get = values.__getitem__ if isinstance(values, Mapping) else values._mapping.__getitem__
-    held = ("committed", "reserved", "quality_control", "damaged", "safety_stock")
-    return max(0, get("on_hand") - sum(get(name) for name in held))
-
-
 def level_events(
     session: Session, before: Mapping[LevelKey, Row[Any]], after: list[LevelSnapshot]
 ) -> list[tuple[str, str, dict[str, Any]]]:
@@ -392,7 +387,7 @@ def level_events(
             "updated_at": snap.updated_at.isoformat(),
         }
         events.append(("inventory.level.updated", subject, data))
-        was = _available(before[(snap.product_id, snap.warehouse_id)])
+        was = max(0, unheld(before[(snap.product_id, snap.warehouse_id)]._mapping))
         marker = {"sku": sku, "warehouse": wh, "available": snap.available, "version": snap.version}
         if was > 0 and snap.available == 0:
             events.append(("inventory.item.out_of_stock", subject, marker))

@@ -16,7 +16,14 @@ from wms.db.uow import UnitOfWork
 from wms.errors import Conflict, ValidationFailed
 from wms.inventory.catalog import get_product, get_warehouse
 from wms.inventory.errors import InsufficientStock, ShortLine
-from wms.inventory.ledger import COUNTERS, LevelKey, LevelSnapshot, lock_levels, write_levels
+from wms.inventory.ledger import (
+    COUNTERS,
+    LevelKey,
+    LevelSnapshot,
+    lock_levels,
+    unheld,
+    write_levels,
+)
 from wms.inventory.stock import positive_quantity
 
 
@@ -48,17 +55,6 @@ def _resolve(session: Session, lines: Sequence[LevelLine]) -> list[_Resolved]:
     return resolved
 
 
-def _available(values: dict[str, int]) -> int:
-    return (
-        values["on_hand"]
-        - values["committed"]
-        - values["reserved"]
-        - values["quality_control"]
-        - values["damaged"]
-        - values["safety_stock"]
-    )
-
-
 def _change(
     session: Session,
     lines: Sequence[LevelLine],
@@ -75,7 +71,7 @@ def _change(
         wanted[r.key] += r.line.quantity
     shortages: list[ShortLine] = []
     for r in resolved:
-        have = _available(values[r.key]) if take_from is None else values[r.key][take_from]
+        have = unheld(values[r.key]) if take_from is None else values[r.key][take_from]
         if wanted[r.key] > have:
             shortages.append(
                 ShortLine(

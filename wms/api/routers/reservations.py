@@ -24,7 +24,7 @@ ReservationId = Annotated[
 
 def owner_of(principal: ApiPrincipal) -> str:
     """Reservations and orders belong to the API key that created them."""
-    return f"apikey:{principal.key_id}"
+    return principal.owner
 
 
 def _out(view: ReservationView) -> dict[str, Any]:

@@ -107,7 +107,7 @@ class ReplayOut(BaseModel):
 
 
 def _owner(principal: ApiPrincipal) -> str:
-    return f"apikey:{principal.key_id}"
+    return principal.owner
 
 
 def _visible_to(principal: ApiPrincipal) -> str | None:
