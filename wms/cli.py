@@ -1,4 +1,4 @@
-"""The `wms` command: demo, serve, database, integrity check, API keys and users."""
+"""The `wms` command: demo, serve, database, integrity check, API keys, users, sampling plans."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ app = typer.Typer(help="Warehouse management system.", no_args_is_help=True, add
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys for the JSON API.", no_args_is_help=True)
 user_app = typer.Typer(help="Users of the web UIs.", no_args_is_help=True)
+qc_app = typer.Typer(help="Quality: ISO 2859-1 sampling plans.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(qc_app, name="qc")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(user_app, name="user")
 
@@ -336,6 +338,44 @@ def _progress(total: int, description: str) -> Iterator[Callable[[int], None]]:
     ) as progress:
         task = progress.add_task(description, total=total)
         yield lambda n: progress.advance(task, n)
+
+
+@qc_app.command("plan")
+def qc_plan(
+    lot_size: Annotated[int, typer.Option("--lot-size", help="Units in the lot.")],
+    aql: Annotated[str, typer.Option("--aql", help="Acceptance quality limit, 0.010 to 1000.")],
+    level: Annotated[str, typer.Option(help="Inspection level: S-1..S-4, I, II, III.")] = "II",
+    severity: Annotated[str, typer.Option(help="normal, tightened or reduced.")] = "normal",
+    standard: Annotated[
+        str, typer.Option(help="iso2859-1 (= GB/T 2828.1), or z14 (ANSI/ASQ Z1.4 reduced).")
+    ] = "iso2859-1",
+    as_json: JsonFlag = False,
+) -> None:
+    """The single sampling plan for a lot: code letter, sample size, Ac and Re."""
+    from wms.quality import oc, sampling
+
+    with plain_errors():
+        plan = sampling.sampling_plan(
+            lot_size, aql, level=level, severity=severity, standard=standard
+        )
+    if as_json:
+        keys = ("code_letter", "sample_size", "ac", "re")
+        print(json.dumps({key: getattr(plan, key) for key in keys}))
+        return
+    whole = " (the whole lot)" if plan.whole_lot else ""
+    p95, p10 = oc.p_at(plan, 0.95), oc.p_at(plan, 0.10)
+    console.print(
+        f"lot {plan.lot_size}, level {plan.level}, AQL {sampling.aql_label(plan.aql)}, "
+        f"{plan.severity} ({plan.standard})\n"
+        f"code letter {plan.code_letter} -> plan {plan.plan_letter}: "
+        f"inspect {plan.sample_size}{whole}, accept on {plan.ac}, reject on {plan.re}\n"
+        f"accepts 95% of lots at {_pct(p95)} nonconforming, 10% at {_pct(p10)}",
+        highlight=False,
+    )
+
+
+def _pct(p: float | None) -> str:
+    return "n/a" if p is None else f"{p * 100:.3g}%"
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from wms.events import models as event_models
 from wms.fulfillment import models as fulfillment_models
 from wms.inventory import models as inventory_models
 from wms.procurement import models as procurement_models
+from wms.quality import models as quality_models
 
 metadata = Base.metadata
 
@@ -20,4 +21,5 @@ __all__ = [
     "metadata",
     "outbox_models",
     "procurement_models",
+    "quality_models",
 ]

@@ -22,6 +22,7 @@ from wms.api.routers import (
     inventory,
     labels,
     orders,
+    quality,
     receipts,
     reservations,
 )
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(orders.router, prefix="/api/v1")
     app.include_router(fulfillments.router, prefix="/api/v1")
     app.include_router(webhook_routes.router, prefix="/api/v1")
+    app.include_router(quality.router, prefix="/api/v1")
     app.include_router(handheld.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 

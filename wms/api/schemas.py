@@ -104,10 +104,13 @@ class LevelOut(BaseModel):
     safety_stock: int
     incoming: int
     available: int = Field(
-        description="on_hand - committed - reserved - quality_control - damaged - safety_stock, at least 0"
+        description="on_hand - committed - reserved - quality_control - damaged - safety_stock, at least 0; 0 while blocked"
     )
     version: int = Field(description="Increases on every change of this level.")
     updated_at: datetime
+    blocked: bool = Field(
+        default=False, description="The product is pulled from sale (a quality block)."
+    )
 
 
 class AdjustmentIn(Body):

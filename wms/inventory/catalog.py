@@ -337,7 +337,17 @@ def ensure_levels(session: Session, keys: list[tuple[int, int]]) -> None:
     stmt = insert_for(session, StockLevel.__table__).on_conflict_do_nothing(
         index_elements=["product_id", "warehouse_id"]
     )
-    session.execute(stmt, [{"product_id": p, "warehouse_id": w} for p, w in sorted(keys)])
+    blocked = set(
+        session.scalars(
+            select(Product.id).where(
+                Product.id.in_({p for p, _ in keys}), Product.sales_blocked.is_(True)
+            )
+        )
+    )
+    session.execute(
+        stmt,
+        [{"product_id": p, "warehouse_id": w, "blocked": p in blocked} for p, w in sorted(keys)],
+    )
 
 
 def codes(

@@ -81,6 +81,7 @@ class LevelSnapshot:
     incoming: int
     version: int
     updated_at: datetime
+    blocked: bool = False
 
     @property
     def available(self) -> int:
@@ -100,8 +101,11 @@ HELD = ("committed", "reserved", "quality_control", "damaged", "safety_stock")
 
 
 def unheld(values: Mapping[Any, Any]) -> int:
-    """``on_hand`` less every held counter (negative when oversold; shown as 0 to clients)."""
-    return int(values["on_hand"]) - sum(int(values[name]) for name in HELD)
+    """``on_hand`` less every held counter (negative when oversold; shown as 0 to clients).
+
+    A level that is ``blocked`` (its product pulled from sale) has nothing to sell: at most 0."""
+    free = int(values["on_hand"]) - sum(int(values[name]) for name in HELD)
+    return min(free, 0) if values.get("blocked") else free
 
 
 QuantKey = tuple[int, int | None, int]  # product, lot, location
@@ -296,6 +300,7 @@ def _select_levels_for_update(session: Session, keys: list[LevelKey]) -> dict[Le
             _LEVELS.c.product_id,
             _LEVELS.c.warehouse_id,
             _LEVELS.c.version,
+            _LEVELS.c.blocked,
             *(_LEVELS.c[name] for name in COUNTERS),
         )
         .where(tuple_(_LEVELS.c.product_id, _LEVELS.c.warehouse_id).in_(keys))
@@ -342,24 +347,43 @@ def write_levels(
     session: Session,
     rows: Mapping[LevelKey, Row[Any]],
     new_values: Mapping[LevelKey, dict[str, int]],
+    *,
+    blocked: Mapping[LevelKey, bool] | None = None,
 ) -> list[LevelSnapshot]:
-    """Write new counters to locked level rows, bumping each version once."""
+    """Write new counters (and, when given, the sales block) to locked level rows, bumping each
+    version once."""
     now = utcnow()
     snapshots = []
     params = []
     for key in sorted(new_values):
         values = new_values[key]
         version = rows[key].version + 1
-        params.append({"_id": rows[key].id, "version": version, "updated_at": now, **values})
+        is_blocked = bool(rows[key].blocked if blocked is None else blocked[key])
+        params.append(
+            {
+                "_id": rows[key].id,
+                "version": version,
+                "updated_at": now,
+                "blocked": is_blocked,
+                **values,
+            }
+        )
         snapshots.append(
             LevelSnapshot(
-                product_id=key[0], warehouse_id=key[1], version=version, updated_at=now, **values
+                product_id=key[0],
+                warehouse_id=key[1],
+                version=version,
+                updated_at=now,
+                blocked=is_blocked,
+                **values,
             )
         )
     session.execute(
         _LEVELS.update()
         .where(_LEVELS.c.id == bindparam("_id"))
-        .values({name: bindparam(name) for name in (*COUNTERS, "version", "updated_at")}),
+        .values(
+            {name: bindparam(name) for name in (*COUNTERS, "version", "updated_at", "blocked")}
+        ),
         params,
     )
     record_events(session, level_events(session, rows, snapshots))
@@ -383,6 +407,7 @@ def level_events(
             "warehouse": wh,
             **{name: getattr(snap, name) for name in COUNTERS},
             "available": snap.available,
+            "blocked": snap.blocked,
             "version": snap.version,
             "updated_at": snap.updated_at.isoformat(),
         }

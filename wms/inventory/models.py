@@ -160,6 +160,10 @@ class Product(Base):
     lot_tracked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     shelf_life_days: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    # Pulled from sale (a quality block): every level of the product shows available 0.
+    sales_blocked: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     packs: Mapped[list[ProductPack]] = relationship(
@@ -274,6 +278,12 @@ class Quant(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+AVAILABLE_SQL = (
+    "CASE WHEN blocked THEN 0 "
+    "ELSE on_hand - committed - reserved - quality_control - damaged - safety_stock END"
+)
+
+
 class StockLevel(Base):
     """Per (product, warehouse) counters in the storefront's vocabulary, versioned on every change."""
 
@@ -304,12 +314,11 @@ class StockLevel(Base):
     damaged: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     safety_stock: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     incoming: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A product pulled from sale keeps its stock and commitments but sells nothing more.
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     available: Mapped[int] = mapped_column(
         Integer,
-        Computed(
-            "on_hand - committed - reserved - quality_control - damaged - safety_stock",
-            persisted=True,
-        ),
+        Computed(AVAILABLE_SQL, persisted=True),
     )
     version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -74,6 +74,7 @@ class LevelView:
     available: int
     version: int
     updated_at: datetime
+    blocked: bool = False
 
 
 def _page(rows: Sequence[tuple[int, T]], limit: int) -> Page[T]:
@@ -223,6 +224,7 @@ def level_view(level: StockLevel, sku: str, warehouse: str) -> LevelView:
         available=max(0, level.available),
         version=level.version,
         updated_at=level.updated_at,
+        blocked=level.blocked,
     )
 
 
@@ -247,6 +249,7 @@ def snapshot_views(session: Session, snapshots: Sequence[LevelSnapshot]) -> list
             available=s.available,
             version=s.version,
             updated_at=s.updated_at,
+            blocked=s.blocked,
         )
         for s in snapshots
     ]

@@ -256,6 +256,13 @@ class Booking:
     received: int
     approved_by: str | None
     posting: Posting
+    # Ids for the caller that follows up the booking (the quality module opens an inspection).
+    receipt_id: int = 0
+    supplier_id: int = 0
+    warehouse_id: int = 0
+    product_id: int = 0
+    lot_id: int | None = None
+    location_id: int = 0
 
 
 def receive_line(
@@ -269,8 +276,10 @@ def receive_line(
     expiry_date: date | None = None,
     approved_by: str | None = None,
     occurred_at: datetime | None = None,
+    hold: bool = False,
 ) -> Booking:
-    """Book ``quantity`` of a receipt line into the receiving dock (one posting)."""
+    """Book ``quantity`` of a receipt line into the receiving dock, or with ``hold`` into the
+    quality hold where it counts as ``quality_control`` until inspected (one posting)."""
     session = uow.session
     row = _lock_receipt(session, receipt)
     if row.status not in OPEN_STATUSES:
@@ -291,7 +300,11 @@ def receive_line(
             allowed=allowed,
         )
     lot_id = resolve_lot(session, product, lot, expiry_date=expiry_date, create=True)
-    dock = receiving_location(session, row.warehouse_id)
+    dock = (
+        storage_location_of_kind(session, row.warehouse_id, LocationKind.QC_HOLD)
+        if hold
+        else receiving_location(session, row.warehouse_id)
+    )
     supplier = get_virtual_location(session, LocationKind.SUPPLIER)
     covered = min(quantity, max(0, line.expected_quantity - line.received_quantity))
     posting = post_moves(
@@ -318,6 +331,12 @@ def receive_line(
         received=line.received_quantity,
         approved_by=approved_by,
         posting=posting,
+        receipt_id=row.id,
+        supplier_id=row.supplier_id,
+        warehouse_id=row.warehouse_id,
+        product_id=product.id,
+        lot_id=lot_id,
+        location_id=dock.id,
     )
 
 
