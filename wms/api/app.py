@@ -33,6 +33,7 @@ from wms.events.delivery import DeliveryConfig
 from wms.events.inprocess import DeliveryLoop, InProcessScheduler
 from wms.events.notify import CeleryNotifier, Notifier, NullNotifier, ThreadNotifier
 from wms.web.handheld import routes as handheld
+from wms.web.planner import routes as planner
 from wms.web.templating import STATIC_DIR
 
 log = structlog.get_logger("wms.http")
@@ -91,17 +92,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.middleware("http")(_require_json)
     app.middleware("http")(_log_requests)
-    app.include_router(catalog.router, prefix="/api/v1")
-    app.include_router(events.router, prefix="/api/v1")
-    app.include_router(inventory.router, prefix="/api/v1")
-    app.include_router(labels.router, prefix="/api/v1")
-    app.include_router(receipts.router, prefix="/api/v1")
-    app.include_router(reservations.router, prefix="/api/v1")
-    app.include_router(orders.router, prefix="/api/v1")
-    app.include_router(fulfillments.router, prefix="/api/v1")
-    app.include_router(webhook_routes.router, prefix="/api/v1")
-    app.include_router(quality.router, prefix="/api/v1")
-    app.include_router(handheld.router)
+    for api in (
+        catalog,
+        events,
+        inventory,
+        labels,
+        receipts,
+        reservations,
+        orders,
+        fulfillments,
+        webhook_routes,
+        quality,
+    ):
+        app.include_router(api.router, prefix="/api/v1")
+    for pages in (handheld, planner):
+        app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -221,17 +221,41 @@ def plans_in_use(session: Session, supplier: str) -> list[PlanInUse]:
     return result
 
 
-def blocked_products(session: Session) -> list[tuple[str, str]]:
-    """(sku, reason) of every product off sale now."""
+@dataclass(frozen=True)
+class BlockView:
+    """A product off sale: why, under which NCR, since when, and who owns the open actions."""
+
+    sku: str
+    name: str
+    reason: str
+    ncr: str
+    since: datetime
+    owners: list[str]
+
+
+def blocked_products(session: Session) -> list[BlockView]:
+    """Every product off sale now, by SKU."""
     from wms.inventory.models import Product
+    from wms.quality.models import CorrectiveAction, NonconformanceReport
 
-    return [
-        (sku, reason)
-        for sku, reason in session.execute(
-            select(Product.sku, QualityBlock.reason)
-            .join(QualityBlock, QualityBlock.product_id == Product.id)
-            .where(QualityBlock.status == "active")
-            .order_by(Product.sku)
+    rows = session.execute(
+        select(Product.sku, Product.name, QualityBlock, NonconformanceReport.code)
+        .join(QualityBlock, QualityBlock.product_id == Product.id)
+        .join(NonconformanceReport, NonconformanceReport.id == QualityBlock.ncr_id)
+        .where(QualityBlock.status == "active")
+        .order_by(Product.sku)
+    ).all()
+    owners: dict[int, list[str]] = {}
+    for ncr_id, owner in session.execute(
+        select(CorrectiveAction.ncr_id, CorrectiveAction.owner)
+        .where(
+            CorrectiveAction.ncr_id.in_([block.ncr_id for _, _, block, _ in rows]),
+            CorrectiveAction.status == "open",
         )
+        .order_by(CorrectiveAction.id)
+    ):
+        owners.setdefault(ncr_id, []).append(owner)
+    return [
+        BlockView(sku, name, block.reason, code, block.created_at, owners.get(block.ncr_id, []))
+        for sku, name, block, code in rows
     ]
-

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wms.db.upsert import insert_for
+from wms.inventory.models import Product
 from wms.quality.models import DefectClass, SwitchingEvent, SwitchingStateRow
 from wms.quality.switching import SwitchingState, Transition
 
@@ -107,6 +108,7 @@ def state_of(row: SwitchingStateRow) -> SwitchingState:
 
 @dataclass(frozen=True)
 class SwitchView:
+    sku: str
     defect_class: str
     from_severity: str
     to_severity: str
@@ -118,13 +120,17 @@ def recent_switches(
     session: Session, *, supplier_id: int, product_id: int | None = None, limit: int = 20
 ) -> list[SwitchView]:
     """The latest switches of a supplier (optionally for one product)."""
-    stmt = select(SwitchingEvent).where(SwitchingEvent.supplier_id == supplier_id)
+    stmt = (
+        select(SwitchingEvent, Product.sku)
+        .join(Product, Product.id == SwitchingEvent.product_id)
+        .where(SwitchingEvent.supplier_id == supplier_id)
+    )
     if product_id is not None:
         stmt = stmt.where(SwitchingEvent.product_id == product_id)
-    rows = session.scalars(stmt.order_by(SwitchingEvent.id.desc()).limit(limit))
+    rows = session.execute(stmt.order_by(SwitchingEvent.id.desc()).limit(limit)).tuples()
     return [
         SwitchView(
-            r.defect_class, r.from_severity, r.to_severity, r.reason, r.occurred_at.isoformat()
+            sku, r.defect_class, r.from_severity, r.to_severity, r.reason, r.occurred_at.isoformat()
         )
-        for r in rows
+        for r, sku in rows
     ]

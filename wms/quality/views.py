@@ -172,8 +172,9 @@ def list_inspections(
     statuses: Sequence[str] = (),
     supplier: str | None = None,
     limit: int = 100,
+    newest_first: bool = False,
 ) -> list[InspectionSummary]:
-    """Inspections, the oldest waiting first (for the floor) or filtered by supplier."""
+    """Inspections, the oldest first (the floor's order) or with ``newest_first`` the latest."""
     stmt = (
         select(
             Inspection.code,
@@ -192,7 +193,13 @@ def list_inspections(
         .join(Supplier, Supplier.id == Inspection.supplier_id)
         .join(Product, Product.id == Inspection.product_id)
         .outerjoin(Lot, Lot.id == Inspection.lot_id)
-        .order_by(Inspection.created_at, Inspection.id)
+        .order_by(
+            *(
+                (Inspection.created_at.desc(), Inspection.id.desc())
+                if newest_first
+                else (Inspection.created_at, Inspection.id)
+            )
+        )
         .limit(limit)
     )
     if warehouse:
@@ -308,12 +315,15 @@ def list_ncrs(
     *,
     status: str | None = None,
     supplier: str | None = None,
+    kind: str | None = None,
     limit: int = 100,
 ) -> list[NcrView]:
     """Reports, the newest first."""
     stmt = _ncr_stmt().order_by(NonconformanceReport.id.desc()).limit(limit)
     if status:
         stmt = stmt.where(NonconformanceReport.status == status)
+    if kind:
+        stmt = stmt.where(NonconformanceReport.kind == kind)
     if supplier:
         stmt = stmt.where(Supplier.code == supplier)
     return _ncr_views(session, session.execute(stmt).all())

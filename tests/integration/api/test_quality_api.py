@@ -148,9 +148,13 @@ def test_delisting_and_relisting_over_the_api(
     assert delisted.status_code == 201, delisted.text
     level = client.get("/api/v1/inventory-levels", params={"sku": "PLAIN"}, headers=admin).json()
     assert (level["data"][0]["available"], level["data"][0]["blocked"]) == (0, True)
-    assert client.get("/api/v1/quality/blocks", headers=admin).json() == [
-        {"sku": "PLAIN", "reason": "mislabelled voltage"}
-    ]
+    (block,) = client.get("/api/v1/quality/blocks", headers=admin).json()
+    assert (block["sku"], block["reason"], block["owners"]) == (
+        "PLAIN",
+        "mislabelled voltage",
+        ["qa.lead"],
+    )
+    assert block["ncr"] == delisted.json()["ncr"]
     report = client.get(f"/api/v1/ncrs/{delisted.json()['ncr']}", headers=admin).json()
     action_id = report["actions"][0]["id"]
     closed = post(client, f"/corrective-actions/{action_id}/close", admin, {"resolution": "done"})

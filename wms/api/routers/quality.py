@@ -348,8 +348,9 @@ def post_delist(
 
 
 @router.get("/quality/blocks")
-def get_blocks(uow: Uow, _: Reader) -> list[dict[str, str]]:
-    return [{"sku": s, "reason": r} for s, r in scorecard.blocked_products(uow.session)]
+def get_blocks(uow: Uow, _: Reader) -> list[dict[str, Any]]:
+    """Products off sale now, with their NCR and the owners of its open corrective actions."""
+    return [asdict(block) for block in scorecard.blocked_products(uow.session)]
 
 
 @router.get("/supplier-scorecards")
