@@ -21,6 +21,7 @@ from wms.auth.sessions import set_badge, set_pin
 from wms.db.base import utcnow
 from wms.db.engine import make_session_factory
 from wms.db.uow import UnitOfWork
+from wms.demo_quality import build_quality_demo
 from wms.fulfillment import orders, packing, picking, reservations
 from wms.fulfillment.models import (
     FulfillmentOrder,
@@ -35,6 +36,7 @@ from wms.inventory import catalog, counts, receipts, stock
 from wms.inventory.gtin import make_gtin
 from wms.inventory.models import LocationKind, Move, Product, Warehouse
 from wms.procurement.models import Supplier
+from wms.quality.models import Inspection, QualityBlock
 
 Progress = Callable[[int, str], AbstractContextManager[Callable[[int], None]]]
 
@@ -337,6 +339,10 @@ class DemoSummary:
     active_reservations: int = 0
     # step ("to pick", "to pack", "to ship") -> warehouse -> fulfilment orders waiting there
     outbound: dict[str, dict[str, int]] = field(default_factory=dict)
+    # inspections waiting at each warehouse, inspections decided, products off sale
+    inspections_waiting: dict[str, int] = field(default_factory=dict)
+    inspections_decided: int = 0
+    delisted: list[str] = field(default_factory=list)
     users: tuple[tuple[str, str, str, str], ...] = DEMO_USERS
 
     def render(self, *, host: str, port: int) -> str:
@@ -379,9 +385,17 @@ class DemoSummary:
             waiting = self.outbound.get(step, {})
             where = ", ".join(f"{wh} {n}" for wh, n in sorted(waiting.items())) or "none"
             lines.append(f"  fulfilments {step}: {where}")
+        held = ", ".join(f"{wh} {n}" for wh, n in sorted(self.inspections_waiting.items()))
+        lines += [
+            "[bold]Quality[/bold] (handheld Inspect; planner Suppliers, NCRs):",
+            f"  lots inspected: {self.inspections_decided}, waiting for inspection: "
+            f"{held or 'none'}",
+            f"  off sale: {', '.join(self.delisted) or 'none'}",
+        ]
         lines += [
             "[bold]URLs[/bold]",
             f"  handheld      {base}/handheld",
+            f"  planner       {base}/planner",
             f"  API docs      {base}/docs",
             f"  OpenAPI       {base}/openapi.json",
             f"  stock levels  {base}/api/v1/inventory-levels",
@@ -423,6 +437,26 @@ def describe_existing(engine: Engine) -> DemoSummary | None:
             )
             or 0,
             outbound=_outbound(uow),
+            inspections_waiting=dict(
+                s.execute(
+                    select(Warehouse.code, func.count())
+                    .join(Inspection, Inspection.warehouse_id == Warehouse.id)
+                    .where(Inspection.status.in_(("open", "inspecting")))
+                    .group_by(Warehouse.code)
+                ).tuples().all()
+            ),
+            inspections_decided=s.scalar(
+                select(func.count()).select_from(Inspection).where(Inspection.verdict.is_not(None))
+            )
+            or 0,
+            delisted=list(
+                s.scalars(
+                    select(Product.sku)
+                    .join(QualityBlock, QualityBlock.product_id == Product.id)
+                    .where(QualityBlock.status == "active")
+                    .order_by(Product.sku)
+                )
+            ),
         )
 
 
@@ -530,6 +564,9 @@ def build_demo(engine: Engine, *, seed: int = 7, progress: Progress) -> DemoSumm
     with UnitOfWork(factory) as uow:
         # Orders belong to the key that sent them (``owner_of`` in the API): the storefront key.
         _storefront_work(uow, world, owner=api_key_owner(shop.id), today=today.date())
+        uow.commit()
+    with UnitOfWork(factory) as uow:
+        build_quality_demo(uow, rng, today.date())
         uow.commit()
     summary = describe_existing(engine)
     assert summary is not None

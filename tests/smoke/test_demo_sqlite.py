@@ -285,3 +285,28 @@ def test_running_demo_again_reuses_the_database(demo: Demo) -> None:
     assert "fulfilments to pick: " in result.stdout
     assert "Storefront API key: create one with" in result.stdout
     assert number(demo, "SELECT count(*) FROM moves") == moves
+
+
+def test_demo_has_a_quality_history_lots_on_hold_and_a_product_off_sale(demo: Demo) -> None:
+    decided = number(demo, "SELECT count(*) FROM inspections WHERE verdict IS NOT NULL")
+    rejected = number(demo, "SELECT count(*) FROM inspections WHERE verdict = 'rejected'")
+    assert decided >= 20
+    assert rejected >= 1
+    held = number(
+        demo,
+        "SELECT coalesce(sum(quality_control), 0) FROM stock_levels sl "
+        "JOIN warehouses w ON w.id = sl.warehouse_id WHERE w.code = 'SHA'",
+    )
+    waiting = number(demo, "SELECT count(*) FROM inspections WHERE status = 'open'")
+    assert held == 300 * waiting
+    assert waiting >= 1
+    assert f"waiting for inspection: SHA {waiting}" in demo.output
+    blocked = column(
+        demo,
+        "SELECT DISTINCT p.sku FROM stock_levels sl JOIN products p ON p.id = sl.product_id WHERE sl.blocked",
+    )
+    assert len(blocked) == 1
+    assert f"off sale: {blocked[0]}" in demo.output
+    assert number(demo, "SELECT count(*) FROM supplier_returns") == rejected
+    statuses = column(demo, "SELECT DISTINCT quality_status FROM suppliers ORDER BY 1")
+    assert statuses == ["approved", "conditional"]

@@ -204,6 +204,7 @@ def test_a_level_shows_every_counter_and_available_net_of_them(
         "safety_stock": 1,
         "incoming": 0,
         "available": 2,
+        "blocked": False,
     }
     assert datetime.fromisoformat(level["updated_at"]).utcoffset() == timedelta(0)
 
