@@ -32,6 +32,7 @@ from wms.db.engine import make_engine, make_session_factory
 from wms.events.delivery import DeliveryConfig
 from wms.events.inprocess import DeliveryLoop, InProcessScheduler
 from wms.events.notify import CeleryNotifier, Notifier, NullNotifier, ThreadNotifier
+from wms.web.handheld import inspection_routes as handheld_inspections
 from wms.web.handheld import routes as handheld
 from wms.web.planner import routes as planner
 from wms.web.templating import STATIC_DIR
@@ -105,7 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         quality,
     ):
         app.include_router(api.router, prefix="/api/v1")
-    for pages in (handheld, planner):
+    for pages in (handheld, handheld_inspections, planner):
         app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 

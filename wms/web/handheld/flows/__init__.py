@@ -5,8 +5,9 @@ current step on the server, inside the same transaction as the stock it books, s
 queued offline and replayed later means exactly what it would have meant when it was made. A
 refused scan changes nothing: its stock writes roll back to a savepoint and the step stays put.
 
-Flows: receive, put away, pick, pack, ship, move, count, approvals and short picks (supervisors),
-transfer out, transfer in and inquiry: each a ``Flow`` subclass and a menu tile.
+Flows: receive, inspect (quality control), put away, pick, pack, ship, move, count, approvals
+and short picks (supervisors), transfer out, transfer in and inquiry: each a ``Flow`` subclass
+and a menu tile.
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ from wms.inventory.scanning import (
     clean,
     printable,
 )
+from wms.quality.models import Inspection
 from wms.web.handheld.flows.base import Ctx, Flow
 from wms.web.handheld.flows.count import ApprovalsFlow, CountFlow
 from wms.web.handheld.flows.exceptions import PickExceptionsFlow
 from wms.web.handheld.flows.inquiry import InquiryFlow
+from wms.web.handheld.flows.inspect import InspectFlow
 from wms.web.handheld.flows.outbound import task_for_scan
 from wms.web.handheld.flows.pack import PackFlow
 from wms.web.handheld.flows.pick import PickFlow
@@ -52,6 +55,7 @@ FLOWS: dict[str, Flow] = {
     flow.name: flow
     for flow in (
         ReceiveFlow(),
+        InspectFlow(),
         PutawayFlow(),
         MoveFlow(),
         CountFlow(),
@@ -67,6 +71,7 @@ FLOWS: dict[str, Flow] = {
 }
 MENU_ORDER = [
     "receive",
+    "inspect",
     "putaway",
     "pick",
     "pack",
@@ -91,7 +96,8 @@ def menu_screen(ctx: Ctx) -> Screen:
         name="menu",
         title=f"{ctx.warehouse.code} · {ctx.user.display_name}",
         prompt="Scan anything, or choose a task",
-        hint="A receipt, transfer, fulfilment, package, bin or product barcode opens its task",
+        hint="A receipt, inspection, transfer, fulfilment, package, bin or product barcode "
+        "opens its task",
         menu=tiles,
         links=[
             Link(f"Change warehouse ({ctx.warehouse.code})", "/handheld/switch-warehouse"),
@@ -121,6 +127,8 @@ def _menu_scan(ctx: Ctx, value: str) -> Outcome:
     session = ctx.session
     if session.scalar(select(Receipt.id).where(Receipt.code == code)) is not None:
         return _start(ctx, "receive", code)
+    if session.scalar(select(Inspection.id).where(Inspection.code == code)) is not None:
+        return _start(ctx, "inspect", code)
     if session.scalar(select(Transfer.id).where(Transfer.reference == code)) is not None:
         return _start(ctx, "transfer_in", code)
     if session.scalar(select(CountTask.id).where(CountTask.code == code)) is not None:
@@ -192,8 +200,9 @@ def _dispatch(ctx: Ctx, entry: Entry) -> Outcome:
             ctx.state.clear()
             ctx.state.update({"flow": MENU})
             return info("Menu")
-        if entry.action == "start":
-            return _start(ctx, entry.arg)
+        if entry.action == "start":  # "flow", or "flow:document" to open it there
+            name, _, arg = entry.arg.partition(":")
+            return _start(ctx, name, arg)
     flow = FLOWS.get(flow_name)
     if flow is None:
         if entry.kind == "scan":

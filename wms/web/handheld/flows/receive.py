@@ -1,8 +1,9 @@
-"""Receive against an expected receipt."""
+"""Receive against an expected receipt; a lot that must be inspected goes to the quality hold."""
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 
@@ -21,6 +22,7 @@ from wms.inventory.scanning import (
     parse_date,
     printable,
 )
+from wms.quality import inbound
 from wms.web.handheld.flows.base import Ctx, Flow, item_text, read_quantity
 from wms.web.handheld.screens import (
     Button,
@@ -31,6 +33,14 @@ from wms.web.handheld.screens import (
     info,
     ok,
 )
+
+
+def _inspect_buttons(data: dict[str, Any]) -> list[Button]:
+    """Open the inspections that hold what this receipt brought in (the newest three)."""
+    return [
+        Button(f"Inspect {code}", "start", f"inspect:{code}")
+        for code in data.get("inspections", [])[:3]
+    ]
 
 
 class ReceiveFlow(Flow):
@@ -120,7 +130,7 @@ class ReceiveFlow(Flow):
         data = ctx.data
         item = data["item"]
         try:
-            booking = receipts.receive_line(
+            booked = inbound.receive_line(
                 ctx.uow,
                 receipt=data["receipt"],
                 sku=item["sku"],
@@ -142,11 +152,18 @@ class ReceiveFlow(Flow):
         for key in ("item", "default_qty", "pending_qty"):
             data.pop(key, None)
         ctx.go("product")
+        booking = booked.booking
         approved = f" (approved by {approved_by})" if approved_by else ""
+        held = ""
+        if booked.inspection:
+            held = f"; held for inspection {booked.inspection}"
+            # The newest first; a lot received again grows its open inspection (same code).
+            others = [c for c in data.get("inspections", []) if c != booked.inspection]
+            data["inspections"] = [booked.inspection, *others]
         return ok(
             f"Received {booking.quantity} x {booking.sku}"
             f"{' lot ' + booking.lot if booking.lot else ''} into {booking.location}{approved}: "
-            f"{booking.received}/{booking.expected}"
+            f"{booking.received}/{booking.expected}{held}"
         )
 
     def on_action(self, ctx: Ctx, action: str, arg: str) -> Outcome:
@@ -230,7 +247,7 @@ class ReceiveFlow(Flow):
                 hint="GS1 barcodes fill in lot, expiry and count",
                 facts=facts,
                 table=table,
-                buttons=[Button("Close receipt", "close", style="danger")],
+                buttons=[*_inspect_buttons(data), Button("Close receipt", "close", style="danger")],
             )
         if step == "lot":
             return Screen(
@@ -307,6 +324,7 @@ class ReceiveFlow(Flow):
             table=table,
             buttons=[
                 Button("Put away", "start", "putaway", style="primary"),
+                *_inspect_buttons(data),
                 Button("Menu", "menu"),
             ],
         )
