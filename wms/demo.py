@@ -443,7 +443,9 @@ def describe_existing(engine: Engine) -> DemoSummary | None:
                     .join(Inspection, Inspection.warehouse_id == Warehouse.id)
                     .where(Inspection.status.in_(("open", "inspecting")))
                     .group_by(Warehouse.code)
-                ).tuples().all()
+                )
+                .tuples()
+                .all()
             ),
             inspections_decided=s.scalar(
                 select(func.count()).select_from(Inspection).where(Inspection.verdict.is_not(None))
