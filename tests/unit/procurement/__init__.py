@@ -1,0 +1,1 @@
+"""Unit tests of procurement: replenishment planning on plain values."""
