@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -17,13 +17,18 @@ from sqlalchemy.exc import OperationalError
 from wms.config import ConfigurationError, Settings, get_settings
 from wms.db.uow import UnitOfWork
 
+if TYPE_CHECKING:
+    from wms.procurement.plan_parameters import PlanParameters
+
 app = typer.Typer(help="Warehouse management system.", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys for the JSON API.", no_args_is_help=True)
 user_app = typer.Typer(help="Users of the web UIs.", no_args_is_help=True)
 qc_app = typer.Typer(help="Quality: ISO 2859-1 sampling plans.", no_args_is_help=True)
+replenish_app = typer.Typer(help="Replenishment: optimised purchase plans.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(qc_app, name="qc")
+app.add_typer(replenish_app, name="replenish")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(user_app, name="user")
 
@@ -376,6 +381,156 @@ def qc_plan(
 
 def _pct(p: float | None) -> str:
     return "n/a" if p is None else f"{p * 100:.3g}%"
+
+
+Warehouse = Annotated[
+    str | None, typer.Option("--warehouse", help="Plan one warehouse; all when omitted.")
+]
+Horizon = Annotated[int, typer.Option("--horizon", help="Weeks to plan (1-52).")]
+ServiceLevel = Annotated[
+    float, typer.Option("--service-level", help="Cycle service level for safety stock.")
+]
+Budget = Annotated[
+    float | None, typer.Option("--budget", help="Money the orders of one week may commit.")
+]
+
+
+def _plan_parameters(
+    *,
+    warehouse: str | None,
+    horizon: int,
+    service_level: float,
+    budget: float | None,
+    time_limit: float = 30.0,
+) -> PlanParameters:
+    from decimal import Decimal
+
+    from wms.procurement.plan_parameters import PlanParameters
+
+    return PlanParameters(
+        warehouse=warehouse,
+        horizon_weeks=horizon,
+        service_level=service_level,
+        budget_per_week=None if budget is None else Decimal(str(budget)),
+        time_limit_seconds=time_limit,
+    )
+
+
+@contextmanager
+def _plan_progress() -> Iterator[Callable[[int, int, str], None]]:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err
+    ) as progress:
+        task = progress.add_task("planning", total=None)
+
+        def report(done: int, total: int, message: str) -> None:
+            progress.update(task, completed=done, total=total or None, description=message)
+
+        yield report
+
+
+@replenish_app.command("plan")
+def replenish_plan(
+    warehouse: Warehouse = None,
+    horizon: Horizon = 12,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", help="Seconds the solver may take.")
+    ] = 30.0,
+    service_level: ServiceLevel = 0.95,
+    budget: Budget = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Forecast demand, solve the replenishment plan and store it as a plan run."""
+    from wms.db.engine import make_session_factory
+    from wms.procurement.plan_views import plan_summary
+    from wms.procurement.replenishment_runs import create_run, run_plan
+
+    with plain_errors():
+        params = _plan_parameters(
+            warehouse=warehouse,
+            horizon=horizon,
+            time_limit=time_limit,
+            service_level=service_level,
+            budget=budget,
+        )
+        factory = make_session_factory(_engine(get_settings()))
+        with UnitOfWork(factory) as uow:
+            run_id = create_run(uow, parameters=params, actor="cli")
+            uow.commit()
+    with _plan_progress() as report:
+        outcome = run_plan(factory, run_id=run_id, progress=report)
+    if outcome.status == "failed":
+        fail(outcome.error, 2 if outcome.invalid else 1)
+    with UnitOfWork(factory) as uow:
+        summary = plan_summary(uow.session, run_id)
+    if as_json:
+        print(json.dumps(summary))
+    else:
+        _print_plan(summary)
+    raise typer.Exit(0 if summary["status"] in ("optimal", "feasible") else 1)
+
+
+def _print_plan(summary: dict[str, object]) -> None:
+    status, lines = summary["status"], summary["lines"]
+    assert isinstance(lines, list)
+    if status not in ("optimal", "feasible"):
+        console.print(
+            f"plan run {summary['run_id']}: {status}: {summary['reason']}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        return
+    gap = summary["gap"]
+    console.print(
+        f"plan run {summary['run_id']}: {status}, cost {summary['objective']:,.2f} "
+        f"{summary['currency']} (bound {summary['bound']:,.2f}, gap "
+        f"{'n/a' if gap is None else f'{gap:.2%}'}), {len(lines)} order lines",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    for line in lines:
+        console.print(
+            f"  week {line['order_week']:>2}  {line['warehouse']:<5} {line['sku']:<16} "
+            f"{line['quantity']:>8} from {line['supplier']}: {line['reason']}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+@replenish_app.command("export")
+def replenish_export(
+    path: Annotated[str, typer.Argument(help="FILE.lp or FILE.mps")],
+    warehouse: Warehouse = None,
+    horizon: Horizon = 12,
+    service_level: ServiceLevel = 0.95,
+    budget: Budget = None,
+) -> None:
+    """Write the replenishment model, built from the database, as an LP or MPS file (PuLP)."""
+    from wms.procurement.replenishment import build_problem
+
+    if not path.lower().endswith((".lp", ".mps")):
+        fail(f"{path}: the file name must end in .lp or .mps")
+    with plain_errors():
+        params = _plan_parameters(
+            warehouse=warehouse, horizon=horizon, service_level=service_level, budget=budget
+        )
+        engine = _engine(get_settings())
+        with _uow(engine) as uow:
+            problem, _context = build_problem(uow.session, parameters=params)
+        from wms.procurement.planning.pulp_backend import write_model
+
+        write_model(problem, path)
+    console.print(
+        f"wrote {path}: {len(problem.series)} series over {problem.weeks} weeks",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from wms.auth.sessions import set_badge, set_pin
 from wms.db.base import utcnow
 from wms.db.engine import make_session_factory
 from wms.db.uow import UnitOfWork
+from wms.demo_procurement import build_procurement_demo
 from wms.demo_quality import build_quality_demo
 from wms.fulfillment import orders, packing, picking, reservations
 from wms.fulfillment.models import (
@@ -443,9 +444,7 @@ def describe_existing(engine: Engine) -> DemoSummary | None:
                     .join(Inspection, Inspection.warehouse_id == Warehouse.id)
                     .where(Inspection.status.in_(("open", "inspecting")))
                     .group_by(Warehouse.code)
-                )
-                .tuples()
-                .all()
+                ).all()
             ),
             inspections_decided=s.scalar(
                 select(func.count()).select_from(Inspection).where(Inspection.verdict.is_not(None))
@@ -569,6 +568,9 @@ def build_demo(engine: Engine, *, seed: int = 7, progress: Progress) -> DemoSumm
         uow.commit()
     with UnitOfWork(factory) as uow:
         build_quality_demo(uow, rng, today.date())
+        uow.commit()
+    with UnitOfWork(factory) as uow:
+        build_procurement_demo(uow, rng, today.date())
         uow.commit()
     summary = describe_existing(engine)
     assert summary is not None

@@ -22,6 +22,7 @@ from wms.api.routers import (
     inventory,
     labels,
     orders,
+    procurement,
     quality,
     receipts,
     reservations,
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         fulfillments,
         webhook_routes,
         quality,
+        procurement,
     ):
         app.include_router(api.router, prefix="/api/v1")
     for pages in (handheld, handheld_inspections, planner):

@@ -23,6 +23,7 @@ from wms.config import Settings, get_settings
 from wms.db.engine import make_engine, make_session_factory
 from wms.events.delivery import DeliveryConfig, Ticket, deliver, fan_out_ids, queue_due, sweep
 from wms.events.jobs import JOBS, Job
+from wms.events.planning_tasks import register_planning
 
 FAN_OUT = "wms.events.fan_out"
 DELIVER = "wms.events.deliver"
@@ -70,6 +71,7 @@ def create_celery(settings: Settings | None = None) -> Celery:
     for job in JOBS:
         _register(app, job, session_factory)
     _register_webhooks(app, DeliveryConfig.from_settings(settings), session_factory)
+    register_planning(app, session_factory)
     return app
 
 

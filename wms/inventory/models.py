@@ -82,6 +82,10 @@ class Warehouse(Base):
         CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude_range"),
         CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude_range"),
         CheckConstraint("length(code) > 0", name="code_not_empty"),
+        CheckConstraint(
+            "storage_capacity_m3 IS NULL OR storage_capacity_m3 > 0",
+            name="storage_capacity_positive",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -93,6 +97,8 @@ class Warehouse(Base):
     longitude: Mapped[float] = mapped_column(Float)
     time_zone: Mapped[str] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    # Cubic metres of stock the warehouse can hold; replenishment plans stay within it.
+    storage_capacity_m3: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

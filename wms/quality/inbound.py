@@ -17,6 +17,7 @@ from wms.db.uow import UnitOfWork
 from wms.inventory import receipts
 from wms.inventory.catalog import codes, get_product
 from wms.inventory.models import Receipt
+from wms.procurement.purchase_orders import record_receipt
 from wms.quality.inspections import open_inspection, plans_for
 from wms.quality.specs import EffectiveSpec, resolve_spec
 
@@ -72,6 +73,7 @@ def receive_line(
         occurred_at=occurred_at,
         hold=spec.required,
     )
+    record_receipt(uow, receipt=booking.receipt, occurred_at=occurred_at)  # no-op without a PO
     if not spec.required:
         return InboundBooking(booking, None, spec)
     _, whs = codes(session, set(), {booking.warehouse_id})
@@ -89,3 +91,11 @@ def receive_line(
         receipt_id=booking.receipt_id,
     )
     return InboundBooking(booking, inspection.code, spec)
+
+
+def close_receipt(uow: UnitOfWork, *, receipt: str, actor: str) -> receipts.ReceiptReport:
+    """Close a receipt (what never came leaves ``incoming``) and bring its purchase order, if a
+    purchase order created it, up to date: received, or closed short."""
+    report = receipts.close_receipt(uow, receipt=receipt, actor=actor)
+    record_receipt(uow, receipt=report.code)
+    return report

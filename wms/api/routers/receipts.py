@@ -16,6 +16,7 @@ from wms.errors import ValidationFailed
 from wms.inventory import receipts
 from wms.inventory.models import ReceiptStatus
 from wms.inventory.stock import MAX_QUANTITY
+from wms.quality import inbound
 
 router = APIRouter(tags=["receipts"])
 
@@ -165,6 +166,6 @@ def get_receipt(code: str, uow: Uow, _: Reader) -> ReceiptOut:
 def close_receipt(code: str, uow: Uow, principal: Admin) -> ReceiptOut:
     """Close a receipt: what never came leaves `incoming`; the lines show shortages and overages."""
     with _receipt_in_path(code):
-        receipts.close_receipt(uow, receipt=code, actor=f"apikey:{principal.name}")
+        inbound.close_receipt(uow, receipt=code, actor=f"apikey:{principal.name}")
     uow.commit()
     return _out(receipts.receipt_view(uow.session, code))

@@ -178,7 +178,7 @@ class ReceiveFlow(Flow):
             ctx.go("confirm_close")
             return info("Check the differences, then confirm closing")
         if action == "confirm_close" and ctx.step == "confirm_close":
-            report = receipts.close_receipt(
+            report = inbound.close_receipt(
                 ctx.uow, receipt=ctx.data["receipt"], actor=ctx.user.username
             )
             ctx.go("closed")
