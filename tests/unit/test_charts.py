@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from wms.web.charts import Guide, Marker, Series, line_chart, nice_ticks
+from wms.web.charts import Bars, Guide, Marker, Series, line_chart, nice_ticks
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -143,3 +143,57 @@ def test_markers_outside_the_range_are_not_drawn_and_labels_do_not_overlap() -> 
 def test_a_given_range_must_be_increasing() -> None:
     with pytest.raises(ValueError, match="low < high"):
         line_chart([Series("s", [(0, 0)])], x_range=(1, 1))
+
+
+def bar_rects(root: ET.Element) -> list[ET.Element]:
+    return root.findall(f".//{SVG}g[@class='bars']/{SVG}rect[@class='series-bar']")
+
+
+def test_bars_rise_from_zero_to_their_height_centred_on_their_x() -> None:
+    svg = line_chart(
+        [Series("stock", [(0, 50), (4, 10)])],
+        bars=[Bars("arrivals", [(1, 100), (3, 50)], width=0.5)],
+        x_range=(0, 4),
+        y_range=(0, 100),
+    )
+    root = parse(svg)
+    left, top, right, bottom = plot_area(root)
+    first, second = bar_rects(root)
+    assert [r.get("data-series") for r in (first, second)] == ["arrivals", "arrivals"]
+    x, y = float(first.get("x", "0")), float(first.get("y", "0"))
+    width, height = float(first.get("width", "0")), float(first.get("height", "0"))
+    per_unit = (right - left) / 4
+    assert x + width / 2 == pytest.approx(left + per_unit, abs=0.02)  # centred on x = 1
+    assert width == pytest.approx(per_unit / 2, abs=0.02)
+    assert (y, y + height) == pytest.approx((top, bottom), abs=0.02)  # 0 to 100: the full height
+    assert float(second.get("height", "0")) == pytest.approx(height / 2, abs=0.02)
+    assert "arrivals: 100" in ET.tostring(first, encoding="unicode")  # a tooltip with the value
+
+
+def test_bars_alone_widen_the_axes_to_zero_and_join_the_legend_after_the_lines() -> None:
+    root = parse(
+        line_chart(
+            [Series("with the plan", [(0, 40), (1, 45)]), Series("empty", [])],
+            bars=[Bars("arrivals <b>", [(2, 120)], color="#123456")],
+        )
+    )
+    y_ticks = [t.text for t in root.iterfind(f".//{SVG}g[@class='y-ticks']/{SVG}text")]
+    assert y_ticks[0] == "0"
+    assert float(y_ticks[-1] or 0) >= 120
+    legend = [t.text for t in root.iterfind(f".//{SVG}g[@class='legend-item']/{SVG}text")]
+    assert legend == ["with the plan", "empty", "arrivals <b>"]
+    [swatch] = root.findall(f".//{SVG}g[@class='legend-item']/{SVG}rect")
+    assert swatch.get("fill") == "#123456"
+    left, _, right, _ = plot_area(root)
+    [rect] = bar_rects(root)
+    assert left <= float(rect.get("x", "-1")) < right
+
+
+def test_a_chart_of_bars_only_is_not_empty_and_non_finite_bars_are_left_out() -> None:
+    root = parse(
+        line_chart([], bars=[Bars("arrivals", [(0, 5), (1, float("nan"))])], empty_text="none")
+    )
+    assert len(bar_rects(root)) == 1
+    assert "none" not in [t.text for t in root.iter(f"{SVG}text")]
+    assert root.find(f".//{SVG}g[@class='bars']") is not None
+    assert parse(line_chart([Series("s", [(0, 1)])])).find(f".//{SVG}g[@class='bars']") is None

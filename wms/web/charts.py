@@ -1,4 +1,5 @@
-"""Small server-rendered SVG charts: a line chart with axes, ticks, a legend and markers.
+"""Small server-rendered SVG charts: a line chart with axes, ticks, a legend and markers, and
+optionally bars (quantities at a point of x, such as arrivals in a week) behind the lines.
 
 Pure functions over plain values. The chart is returned as inline SVG markup that a page embeds as
 it is: no script, nothing loaded from elsewhere, every piece of text escaped. The plot area scales
@@ -31,6 +32,17 @@ class Series:
     points: Sequence[Point]
     color: str | None = None
     dashed: bool = False
+
+
+@dataclass(frozen=True)
+class Bars:
+    """Bars rising from zero: a height at each x (an arrival in a week), ``width`` in x units,
+    drawn behind the lines and listed in the legend after them."""
+
+    label: str
+    points: Sequence[Point]
+    color: str | None = None
+    width: float = 0.6
 
 
 @dataclass(frozen=True)
@@ -240,12 +252,17 @@ def line_chart(
     guides: Sequence[Guide] = (),
     chart_id: str = "chart",
     empty_text: str = "No data to draw",
+    bars: Sequence[Bars] = (),
 ) -> str:
     """An SVG line chart of ``series``: axes with ticks and labels, a legend below the plot,
-    vertical ``markers`` and horizontal ``guides``. Non-finite points are left out."""
+    vertical ``markers``, horizontal ``guides`` and ``bars`` from zero behind the lines.
+    Non-finite points are left out."""
     lines = [(s, _finite(s.points)) for s in series]
+    columns = [(b, _finite(b.points)) for b in bars]
     xs = [x for _, pts in lines for x, _ in pts] + [m.x for m in markers if math.isfinite(m.x)]
+    xs += [x + side * b.width / 2 for b, pts in columns for x, _ in pts for side in (-1, 1)]
     ys = [y for _, pts in lines for _, y in pts]
+    ys += [y for _, pts in columns for _, y in pts] + ([0.0] if any(p for _, p in columns) else [])
     x_low, x_high, x_given = _domain(xs, x_range)
     y_low, y_high, y_given = _domain(ys, y_range)
     if not x_given:
@@ -255,9 +272,8 @@ def line_chart(
     sx = Scale(x_low, x_high, _LEFT, width - _RIGHT)
     placed = _place_markers(markers, sx, x_low, x_high, width)
     rows = max((p.row + 1 for p in placed if p.marker.label), default=0)
-    layout = _layout(
-        width, plot_height, [s.label for s in series], title=bool(title), marker_rows=rows
-    )
+    labels = [s.label for s in series] + [b.label for b in bars]
+    layout = _layout(width, plot_height, labels, title=bool(title), marker_rows=rows)
     box = layout.box
     sy = Scale(y_low, y_high, box.bottom, box.top)
     ident = _safe_id(chart_id)
@@ -282,16 +298,17 @@ def line_chart(
         )
     parts += _grid(box, sx, sy, ticks, fx, fy)
     parts += _axis_labels(box, x_label, y_label)
+    parts += _bars(columns, sx, sy, ident, len(series))
     parts += _lines(lines, sx, sy, ident)
     parts += _guides(box, sy, guides, y_low, y_high)
     parts += _markers(box, placed, width)
-    if not any(pts for _, pts in lines):
+    if not any(pts for _, pts in lines) and not any(pts for _, pts in columns):
         parts.append(
             f'<text class="empty" x="{_num(box.left + box.width / 2)}" '
             f'y="{_num(box.top + box.height / 2)}" text-anchor="middle" fill="#6b7280">'
             f"{_text(empty_text)}</text>"
         )
-    parts += _legend(layout, [s for s, _ in lines])
+    parts += _legend(layout, [s for s, _ in lines], [b for b, _ in columns])
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -431,14 +448,38 @@ def _lines(lines: list[tuple[Series, list[Point]]], sx: Scale, sy: Scale, ident:
     return out
 
 
-def _legend(layout: _Layout, series: list[Series]) -> list[str]:
-    if not series:
+def bars_color(index: int, bars: Bars, series_count: int) -> str:
+    """The bars' own colour, else the palette's after the lines' colours."""
+    return bars.color or PALETTE[(series_count + index) % len(PALETTE)]
+
+
+def _bars(
+    columns: list[tuple[Bars, list[Point]]], sx: Scale, sy: Scale, ident: str, series_count: int
+) -> list[str]:
+    if not any(pts for _, pts in columns):
+        return []
+    out = [f'<g class="bars" clip-path="url(#{ident}-plot)" stroke="none">']
+    for index, (b, pts) in enumerate(columns):
+        color = _text(bars_color(index, b, series_count))
+        label = _text(b.label)
+        for x, height in pts:
+            left, right = sx(x - b.width / 2), sx(x + b.width / 2)
+            top, bottom = sy(max(height, 0.0)), sy(min(height, 0.0))
+            out.append(
+                f'<rect class="series-bar" data-series="{label}" x="{_num(left)}" y="{_num(top)}" '
+                f'width="{_num(right - left)}" height="{_num(bottom - top)}" fill="{color}" '
+                f'fill-opacity="0.55"><title>{label}: {_text(_num(height))}</title></rect>'
+            )
+    out.append("</g>")
+    return out
+
+
+def _legend(layout: _Layout, series: list[Series], bars: Sequence[Bars] = ()) -> list[str]:
+    if not series and not bars:
         return []
     out = ['<g class="legend" fill="#111827">']
     for index, s in enumerate(series):
-        row, column = divmod(index, layout.legend_columns)
-        x = layout.box.left + column * layout.legend_column_width
-        y = layout.legend_top + row * _LEGEND_ROW
+        x, y = _legend_place(layout, index)
         dash = ' stroke-dasharray="7 4"' if s.dashed else ""
         out.append(
             '<g class="legend-item">'
@@ -452,5 +493,20 @@ def _legend(layout: _Layout, series: list[Series]) -> list[str]:
             + f'<text x="{_num(x + 30)}" y="{_num(y)}" dominant-baseline="middle">'
             f"{_text(s.label)}</text></g>"
         )
+    for index, b in enumerate(bars):
+        x, y = _legend_place(layout, len(series) + index)
+        color = _text(bars_color(index, b, len(series)))
+        out.append(
+            f'<g class="legend-item"><rect x="{_num(x + 6)}" y="{_num(y - 6)}" width="12" '
+            f'height="12" fill="{color}" fill-opacity="0.55"/>'
+            f'<text x="{_num(x + 30)}" y="{_num(y)}" dominant-baseline="middle">'
+            f"{_text(b.label)}</text></g>"
+        )
     out.append("</g>")
     return out
+
+
+def _legend_place(layout: _Layout, index: int) -> tuple[float, float]:
+    row, column = divmod(index, layout.legend_columns)
+    x = layout.box.left + column * layout.legend_column_width
+    return x, layout.legend_top + row * _LEGEND_ROW

@@ -20,9 +20,11 @@ from wms.web.templating import templates
 
 T = TypeVar("T")
 
-# The navigation bar, in order: (path, label). Later pages (replenishment, purchase orders) add here.
+# The navigation bar, in order: (path, label).
 NAV: tuple[tuple[str, str], ...] = (
     ("/planner/suppliers", "Suppliers"),
+    ("/planner/plans", "Plans"),
+    ("/planner/purchase-orders", "Purchase orders"),
     ("/planner/inspections", "Inspections"),
     ("/planner/ncrs", "NCRs"),
     ("/planner/quality/blocks", "Delisting"),
@@ -38,6 +40,16 @@ NOTICES: Mapping[str, str] = {
     "closed": "Corrective action closed.",
     "delisted": "Product pulled from sale; a nonconformance report was opened.",
     "signed-out": "You are signed out.",
+    "plan-queued": "Plan run queued; it starts as soon as the planner is free.",
+    "quantity": "Quantity changed and priced again.",
+    "approved": "Lines approved.",
+    "rejected": "Lines rejected.",
+    "po-created": "Purchase order created as a draft.",
+    "po-approved": "Purchase order approved: its receipt is expected at the warehouse.",
+    "po-sent": "Purchase order marked as sent.",
+    "po-cancelled": "Purchase order cancelled.",
+    "po-closed": "Purchase order closed.",
+    "ordered": "Purchase orders created from the approved lines, as drafts to approve.",
 }
 
 _STATUS = {

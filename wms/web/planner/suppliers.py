@@ -1,5 +1,6 @@
 """Supplier pages: every supplier's scorecard, and one supplier with its OC curves,
-certificates, audits, qualification status, switching history and inspections."""
+certificates, audits, qualification status, switching history, inspections, and the products it
+sells with their order rules and prices."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from wms.auth.services import UserRef
 from wms.db.uow import UnitOfWork
 from wms.errors import NotFound, WmsError
+from wms.procurement.suppliers import supplier_products
 from wms.quality import scorecard as scorecards
 from wms.quality import suppliers
 from wms.quality.models import SupplierStatus
@@ -81,6 +83,7 @@ def _detail(session: Session, code: str) -> dict[str, Any]:
         "audits": suppliers.audits(session, suppliers.get_supplier(session, card.supplier).id),
         "inspections": inspections,
         "ncrs": list_ncrs(session, supplier=card.supplier, limit=20),
+        "products": supplier_products(session, supplier=card.supplier),
     }
 
 
