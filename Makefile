@@ -51,6 +51,7 @@ bench: install services  ## Benchmarks that print their figures (see bench/)
 	$(VENV)/bin/python bench/ledger.py
 	$(VENV)/bin/python bench/handheld.py
 	$(VENV)/bin/python bench/storefront.py
+	$(VENV)/bin/python bench/replenishment.py
 
 clean:
 	rm -rf $(VENV) .tools var .mypy_cache .ruff_cache .pytest_cache .hypothesis

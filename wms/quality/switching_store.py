@@ -127,7 +127,7 @@ def recent_switches(
     )
     if product_id is not None:
         stmt = stmt.where(SwitchingEvent.product_id == product_id)
-    rows = session.execute(stmt.order_by(SwitchingEvent.id.desc()).limit(limit)).tuples()
+    rows = session.execute(stmt.order_by(SwitchingEvent.id.desc()).limit(limit)).all()
     return [
         SwitchView(
             sku, r.defect_class, r.from_severity, r.to_severity, r.reason, r.occurred_at.isoformat()
