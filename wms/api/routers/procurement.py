@@ -4,8 +4,7 @@ orders through their states. Plan runs and proposals are in ``procurement_plans`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
 from decimal import Decimal
@@ -17,12 +16,12 @@ from fastapi.responses import JSONResponse
 from pydantic import Field, StrictBool
 
 from wms.api.deps import Admin, Reader, Uow
-from wms.api.idempotency import IdempotencyKey, idempotent
+from wms.api.idempotency import IdempotencyKey
 from wms.api.routers import procurement_plans
 from wms.api.schemas import Body, Code, Sku
 from wms.api.schemas_storefront import problem_responses
+from wms.api.writes import actor, named_in_path, write
 from wms.db.uow import UnitOfWork
-from wms.errors import NotFound
 from wms.inventory.stock import MAX_QUANTITY
 from wms.procurement import purchase_orders as po
 from wms.procurement import suppliers
@@ -38,48 +37,6 @@ Money = Annotated[Decimal, Field(ge=0, le=Decimal("99999999"), allow_inf_nan=Fal
 PoStatus = Literal[
     "draft", "approved", "sent", "partially_received", "received", "closed", "cancelled"
 ]
-
-
-@contextmanager
-def named_in_path() -> Iterator[None]:
-    """A supplier, SKU or order named in the path that does not exist is a 404, not a bad body."""
-    try:
-        yield
-    except NotFound as exc:
-        exc.field = None
-        raise
-
-
-def actor(principal: Any) -> str:
-    return f"apikey:{principal.name}"
-
-
-def write(
-    request: Request,
-    principal: Any,
-    key: str | None,
-    body: Any,
-    work: Callable[[UnitOfWork], Any],
-    code: int = status.HTTP_200_OK,
-    *,
-    path_names: bool = True,
-) -> JSONResponse:
-    """``work`` once per Idempotency-Key; unknown things named in the path answer 404."""
-
-    def run(uow: UnitOfWork) -> Any:
-        if not path_names:
-            return work(uow)
-        with named_in_path():
-            return work(uow)
-
-    return idempotent(
-        request,
-        principal=principal,
-        key=key,
-        body=body.model_dump(mode="json") if body is not None else None,
-        work=run,
-        status_code=code,
-    )
 
 
 def _summary(s: suppliers.SupplierSummary) -> dict[str, Any]:

@@ -14,9 +14,10 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from wms.api.deps import Admin, Reader, Uow
-from wms.api.idempotency import IdempotencyKey, idempotent
+from wms.api.idempotency import IdempotencyKey
 from wms.api.schemas import Body, Code, Sku
 from wms.api.schemas_storefront import problem_responses
+from wms.api.writes import actor, write
 from wms.db.uow import UnitOfWork
 from wms.events.planning_tasks import (
     PlanLauncher,
@@ -51,33 +52,14 @@ def launcher(request: Request) -> PlanLauncher:
     return found
 
 
-def _actor(principal: Any) -> str:
-    return f"apikey:{principal.name}"
-
-
-def _in_path(work: Any) -> Any:
-    def run(uow: UnitOfWork) -> Any:
-        try:
-            return work(uow)
-        except (plan_views.UnknownPlanRun, plan_views.UnknownProposal) as exc:
-            if exc.field in ("run_id", "proposal_id"):  # named in the path: a missing resource
-                exc.field = None
-            raise
-
-    return run
+# Run and proposal ids in the path that do not exist are 404s; proposal ids in a body are 422s.
+PATH_IDS = ("run_id", "proposal_id")
 
 
 def _write(
     request: Request, principal: Any, key: str | None, body: Any, work: Any, code: int = 200
 ) -> JSONResponse:
-    return idempotent(
-        request,
-        principal=principal,
-        key=key,
-        body=body.model_dump(mode="json") if body is not None else None,
-        work=_in_path(work),
-        status_code=code,
-    )
+    return write(request, principal, key, body, work, code, path_names=PATH_IDS)
 
 
 class PlanRunIn(Body):
@@ -102,7 +84,7 @@ def post_plan_run(
 
     def work(uow: UnitOfWork) -> dict[str, Any]:
         run_id = replenishment_runs.create_run(
-            uow, parameters=PlanParameters(**body.model_dump()), actor=_actor(principal)
+            uow, parameters=PlanParameters(**body.model_dump()), actor=actor(principal)
         )
         created.append(run_id)
         return {"id": run_id, "status": "queued", "href": f"/api/v1/plan-runs/{run_id}"}
@@ -189,7 +171,7 @@ def post_approve(
 
     def work(uow: UnitOfWork) -> list[dict[str, Any]]:
         views = proposals.approve_proposals(
-            uow, run_id=run_id, proposal_ids=body.proposal_ids, actor=_actor(principal)
+            uow, run_id=run_id, proposal_ids=body.proposal_ids, actor=actor(principal)
         )
         return [_proposal(v) for v in views]
 
@@ -208,7 +190,7 @@ def post_reject(
 
     def work(uow: UnitOfWork) -> list[dict[str, Any]]:
         views = proposals.reject_proposals(
-            uow, run_id=run_id, proposal_ids=body.proposal_ids, actor=_actor(principal)
+            uow, run_id=run_id, proposal_ids=body.proposal_ids, actor=actor(principal)
         )
         return [_proposal(v) for v in views]
 
@@ -235,7 +217,7 @@ def post_edit(
             uow,
             proposal_id=proposal_id,
             quantity=body.quantity,
-            actor=_actor(principal),
+            actor=actor(principal),
             run_id=run_id,
         )
         return _proposal(view)
@@ -267,7 +249,7 @@ def post_order(
 
     def work(uow: UnitOfWork) -> dict[str, Any]:
         codes = proposals.order_proposals(
-            uow, run_id=run_id, actor=_actor(principal), proposal_ids=body.proposal_ids
+            uow, run_id=run_id, actor=actor(principal), proposal_ids=body.proposal_ids
         )
         return {"purchase_orders": codes}
 

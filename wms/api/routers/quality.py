@@ -3,8 +3,6 @@ nonconformance reports with corrective actions, delisting, supplier qualificatio
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -14,11 +12,11 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from wms.api.deps import Admin, Reader, Uow
-from wms.api.idempotency import IdempotencyKey, idempotent
+from wms.api.idempotency import IdempotencyKey
 from wms.api.schemas import Body, Sku
 from wms.api.schemas_storefront import problem_responses
+from wms.api.writes import actor, named_in_path, write
 from wms.db.uow import UnitOfWork
-from wms.errors import NotFound
 from wms.quality import dispositions, inspections, ncr, oc, sampling, scorecard, specs, suppliers
 from wms.quality.models import NonconformanceReport
 from wms.quality.views import inspection_view, list_inspections, list_ncrs, ncr_view
@@ -38,20 +36,8 @@ Name = Annotated[str, Field(min_length=1, max_length=64)]
 WRITE_ERRORS = problem_responses(400, 404, 409, 422)
 
 
-@contextmanager
-def _named_in_path() -> Iterator[None]:
-    """A document, supplier or SKU named in the path that does not exist is a 404, not a bad body."""
-    try:
-        yield
-    except NotFound as exc:
-        if exc.field is None:
-            raise
-        exc.field = None
-        raise
-
-
 def _actor(principal: Any) -> str:
-    return f"apikey:{principal.name}"
+    return actor(principal)
 
 
 def _write(
@@ -62,18 +48,7 @@ def _write(
     work: Any,
     code: int = status.HTTP_200_OK,
 ) -> JSONResponse:
-    def in_path(uow: UnitOfWork) -> Any:
-        with _named_in_path():
-            return work(uow)
-
-    return idempotent(
-        request,
-        principal=principal,
-        key=key,
-        body=body.model_dump(mode="json") if body is not None else None,
-        work=in_path,
-        status_code=code,
-    )
+    return write(request, principal, key, body, work, code)
 
 
 @router.get("/quality/plan", responses=problem_responses(422))
@@ -147,7 +122,7 @@ def get_inspections(
 
 @router.get("/inspections/{code}", responses=problem_responses(404))
 def get_inspection(code: str, uow: Uow, _: Reader) -> dict[str, Any]:
-    with _named_in_path():
+    with named_in_path():
         return asdict(inspection_view(uow.session, code))
 
 
@@ -273,7 +248,7 @@ def get_ncrs(
 
 @router.get("/ncrs/{code}", responses=problem_responses(404))
 def get_ncr(code: str, uow: Uow, _: Reader) -> dict[str, Any]:
-    with _named_in_path():
+    with named_in_path():
         return asdict(ncr_view(uow.session, code))
 
 
@@ -361,7 +336,7 @@ def get_scorecards(uow: Uow, _: Reader) -> list[dict[str, Any]]:
 @router.get("/suppliers/{code}/quality", responses=problem_responses(404))
 def get_supplier_quality(code: str, uow: Uow, _: Reader) -> dict[str, Any]:
     """A supplier's scorecard, certificates, audits and recent switches."""
-    with _named_in_path():
+    with named_in_path():
         card = scorecard.scorecard(uow.session, code)
     supplier_id = suppliers.get_supplier(uow.session, code).id
     return {
