@@ -194,7 +194,8 @@ def _validate_warehouse(*, code: str, latitude: float, longitude: float, time_zo
         raise ValidationFailed("longitude must be between -180 and 180", field="longitude")
     try:
         ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    # A region's folder ("Asia") is no zone: the tzdata package answers with IsADirectoryError.
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ValidationFailed(
             f"unknown time zone {time_zone!r}", field="time_zone", value=time_zone
         ) from exc
