@@ -13,6 +13,7 @@ from wms.procurement.planning import solve
 from wms.procurement.planning.evaluate import evaluate
 from wms.procurement.planning.ortools_backend import solve_cpsat
 from wms.procurement.planning.problem import (
+    OrderLine,
     Problem,
     Result,
     SolveParameters,
@@ -20,8 +21,9 @@ from wms.procurement.planning.problem import (
     TransferLine,
 )
 from wms.procurement.planning.pulp_backend import solve_pulp
+from wms.procurement.planning.synthetic import synthetic_problem
 
-from .instances import one_series, option, series
+from .instances import one_series, option, random_problem, series
 
 EXACT = SolveParameters(time_limit_seconds=30, relative_gap=0, seed=7, workers=1)
 Solver = Callable[[Problem, SolveParameters], Result]
@@ -31,6 +33,11 @@ SOLVERS: dict[str, Solver] = {"cp-sat": solve_cpsat, "cbc": solve_pulp}
 @pytest.fixture(params=sorted(SOLVERS))
 def solver(request: pytest.FixtureRequest) -> Solver:
     return SOLVERS[request.param]
+
+
+def shaped_by(line: OrderLine) -> tuple[str, ...]:
+    assert line.explanation is not None
+    return line.explanation.shaped_by
 
 
 def plan_of(result: Result) -> list[tuple[str, int, int, int]]:
@@ -86,6 +93,7 @@ def test_a_budget_splits_one_order_in_two(solver: Solver) -> None:
     limited = solver(replace(problem, budget=(700, 700)), EXACT)
     assert plan_of(limited) == [("W1", 0, 0, 50), ("W1", 1, 1, 50)]
     assert limited.objective == 1200
+    assert any("budget" in shaped_by(line) for line in limited.lines)
 
 
 def test_supplier_capacity_brings_part_of_an_order_a_week_forward(solver: Solver) -> None:
@@ -93,6 +101,7 @@ def test_supplier_capacity_brings_part_of_an_order_a_week_forward(solver: Solver
     result = solver(problem, EXACT)
     assert plan_of(result) == [("W1", 0, 0, 40), ("W1", 1, 1, 60)]
     assert result.objective == 1000 + 40  # 40 units held one week
+    assert "supplier_capacity" in shaped_by(min(result.lines, key=lambda x: x.order_week))
 
 
 def test_warehouse_capacity_splits_an_order_that_would_overfill_it(solver: Solver) -> None:
@@ -101,6 +110,7 @@ def test_warehouse_capacity_splits_an_order_that_would_overfill_it(solver: Solve
     result = solver(replace(problem, warehouse_capacity={"W1": 200}), EXACT)
     assert plan_of(result) == [("W1", 0, 0, 30), ("W1", 1, 1, 30)]
     assert result.objective == 600 + 1000
+    assert "warehouse_capacity" in shaped_by(min(result.lines, key=lambda x: x.order_week))
 
 
 def test_a_transfer_from_a_surplus_warehouse_beats_a_purchase(solver: Solver) -> None:
@@ -185,16 +195,28 @@ def test_a_budget_smaller_than_any_order_is_refused(solver: Solver) -> None:
     assert raised.value.field == "budget"
 
 
-def test_solve_picks_the_whole_model_for_a_small_problem() -> None:
+def test_solve_hands_a_small_problem_to_cp_sat_from_a_lagrangian_start() -> None:
+    problem = random_problem(1)  # one where the decomposition alone stays above the optimum
     seen: list[tuple[int, int, str]] = []
-    result = solve(
-        one_series((63,), options=(option(moq=100),)),
-        EXACT,
-        progress=lambda done, total, message: seen.append((done, total, message)),
-    )
+    result = solve(problem, EXACT, progress=lambda *report: seen.append(report))
     assert result.method == "cp-sat"
-    assert result.objective == 1037
+    assert result.status == "optimal"
+    assert result.objective == solve_cpsat(problem, EXACT).objective
     assert seen[-1][0] == seen[-1][1]
+
+
+def test_solve_decomposes_a_problem_of_more_than_200_series() -> None:
+    problem = synthetic_problem(101, 2, 4, seed=5)
+    params = SolveParameters(time_limit_seconds=20, relative_gap=0.001, seed=1, workers=1)
+    result = solve(problem, params)
+    assert result.method.startswith("lagrangian")
+    assert result.is_feasible()
+    assert result.bound is not None
+    assert result.objective is not None
+    assert result.bound <= result.objective
+    ev = evaluate(problem, result.lines, result.transfers)
+    assert (ev.total, ev.violations) == (result.objective, ())
+    assert len(result.projections) == len(problem.series)
 
 
 @pytest.mark.filterwarnings("ignore:PULP_CBC_CMD is deprecated")

@@ -8,6 +8,9 @@ the plan and a proven lower bound.
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
+
 from wms.procurement.planning.decompose import Progress, solve_decomposed
 from wms.procurement.planning.evaluate import Costs, Evaluation, Violation, evaluate
 from wms.procurement.planning.problem import (
@@ -51,13 +54,22 @@ __all__ = [
 
 def solve(problem: Problem, params: SolveParameters, *, progress: Progress | None = None) -> Result:
     """Plan replenishment: CP-SAT on the whole model when small, Lagrangian decomposition when large."""
-    if len(problem.series) <= WHOLE_MODEL_SERIES:
-        from wms.procurement.planning.ortools_backend import solve_cpsat
+    if len(problem.series) > WHOLE_MODEL_SERIES:
+        return solve_decomposed(problem, params, progress=progress)
+    from wms.procurement.planning.ortools_backend import solve_cpsat
 
-        if progress:
-            progress(0, 1, "solving the whole model with CP-SAT")
-        result = solve_cpsat(problem, params)
-        if progress:
-            progress(1, 1, result.summary())
-        return result
-    return solve_decomposed(problem, params, progress=progress)
+    report = progress or (lambda done, total, message: None)
+    started = time.perf_counter()
+    # CP-SAT alone is slow to find good plans and bounds for lot sizing with fixed costs; a
+    # short Lagrangian pass (in this process) hands it a plan to start from and a proven bound.
+    quick = replace(params, time_limit_seconds=0.3 * params.time_limit_seconds, workers=1)
+    first = solve_decomposed(problem, quick)
+    if first.status in ("optimal", "infeasible"):
+        report(1, 1, first.summary())
+        return first
+    report(1, 2, f"{first.summary()}; CP-SAT on the whole model")
+    left = max(0.1, params.time_limit_seconds - (time.perf_counter() - started))
+    result = solve_cpsat(problem, replace(params, time_limit_seconds=left), warm_start=first)
+    result = replace(result, seconds=time.perf_counter() - started)
+    report(2, 2, result.summary())
+    return result

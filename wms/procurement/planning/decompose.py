@@ -3,12 +3,16 @@
 Series only interact through the budget, supplier capacities and warehouse capacities (and
 transfer lanes, which stay inside a group). Pricing those rows with multipliers splits the
 problem into one subproblem per group; the sum of their proven bounds less the priced capacities
-is a valid lower bound for every choice of prices (the dual value). Subgradient steps move the
-prices towards the best bound. The plan is the last prices' solution, repaired to keep every
-limit, and its cost is what the independent evaluator says it costs.
+is a valid lower bound for every choice of prices (the dual value), reported as ``bound``.
 
-Rows are scaled by their capacity so that budgets in points, capacities in cm3 and supplier
-units move at comparable speeds under one Polyak step.
+The prices: zero first; then, on a large problem, a subgradient search on a sample of the groups
+against a matching share of each limit (cheap iterations); then Polyak steps on the whole. Rows
+are scaled by their capacity so that points, units and cm3 move at comparable speeds.
+
+The plan: every few iterations the workers build one within their share of each limit at the
+current prices (``Chunk.construct``); at the end the best of those and the last prices' own
+solution are repaired (``repair``), polished series by series (``refine``) and priced by the
+independent evaluator, whose figure is the reported ``objective``.
 """
 
 from __future__ import annotations
@@ -24,14 +28,26 @@ import numpy.typing as npt
 from wms.procurement.planning.evaluate import capacity_shortfall, evaluate
 from wms.procurement.planning.explain import annotate
 from wms.procurement.planning.model import RowKey, components
-from wms.procurement.planning.problem import COST_SCALE, Problem, Result, SolveParameters, Status
+from wms.procurement.planning.problem import (
+    COST_SCALE,
+    OrderLine,
+    Problem,
+    Result,
+    SolveParameters,
+    Status,
+    TransferLine,
+)
 from wms.procurement.planning.refine import polish
 from wms.procurement.planning.repair import Repair
 from wms.procurement.planning.workers import Answer, Pool
 
 Progress = Callable[[int, int, str], None]
-MAX_ITERATIONS = 40
-SAMPLE_GROUPS = 2500  # about this many groups search the prices before the whole problem
+MAX_ITERATIONS = 200
+SAMPLE_GROUPS = 5000  # about this many groups search the prices before the whole problem
+# Rough costs on one core, to keep time for the end: a repair per group, checking and
+# explaining the final plan per series.
+_REPAIR_SECONDS = 0.0004
+_EXPLAIN_SECONDS = 0.0004
 
 
 def coupling_rows(problem: Problem) -> list[tuple[RowKey, int]]:
@@ -83,6 +99,7 @@ class _Lagrangian:
         self.upper: int | None = None  # the cost of the best plan built so far
         self.last_usage = np.zeros(len(rows))
         self.seconds_each = max(0.05, min(5.0, params.time_limit_seconds / 20))
+        self.step_took = self.construct_took = 0.0
 
     def left(self) -> float:
         return self.params.time_limit_seconds - (time.perf_counter() - self.start)
@@ -101,6 +118,7 @@ class _Lagrangian:
         its share a worker plans one series after another (``Chunk.construct``), so the union
         keeps every limit; the best such plan is kept in the workers.
         """
+        began = time.perf_counter()
         if self.floors is None:
             self.floors = pool.baselines()
         floor = np.sum(self.floors, axis=0)
@@ -122,25 +140,41 @@ class _Lagrangian:
         if (usage <= self.cap + 1e-6).all() and (self.upper is None or cost < self.upper):
             self.upper = cost
             pool.keep()
+        self.construct_took = time.perf_counter() - began
 
-    def finish(self, pool: Pool, reserve: float) -> None:
-        """The final plan: the kept plan and the last prices' own plan, repaired; then polish."""
+    def finish(self, pool: Pool) -> None:
+        """Repair the kept plan and (time allowing) the last prices' own plan; polish the best.
+
+        The polish gets what is left beyond the time to check and explain the final plan.
+        """
         own = pool.plan()
         self.construct(pool)
         candidates = [pool.plan(kept=True)] if self.upper is not None else []
-        if self.left() > 0.5 * reserve or not candidates:
-            candidates.append(own)  # the subproblems' plan at the last prices, repaired
         for lines, moves in candidates:
-            state = Repair(self.p, self.groups, lines, moves)
-            if state.run():
-                continue
-            cost = state.plan()[2]
-            if self.best is None or cost < self.best.cost:
-                self.best = _Plan(cost, state)
+            self.repaired(lines, moves)
+        if self.best is None or self.left() > self.tail() + _REPAIR_SECONDS * len(self.groups):
+            self.repaired(*own)  # the spec'd path: the subproblems' own plan, repaired
         if self.best is not None and not self.gap_closed():
-            # Keep a little for explaining the lines and checking the plan.
-            polish(self.best.state, seconds=max(0.0, self.left() - 0.3 * reserve))
+            polish(self.best.state, seconds=max(0.0, self.left() - self.tail()))
             self.best.cost = self.best.state.plan()[2]
+
+    def repaired(self, lines: list[OrderLine], moves: list[TransferLine]) -> None:
+        """Repair a plan to keep every limit and keep it if it is the cheapest so far."""
+        state = Repair(self.p, self.groups, lines, moves)
+        if state.run():
+            return
+        cost = state.plan()[2]
+        if self.best is None or cost < self.best.cost:
+            self.best = _Plan(cost, state)
+
+    def tail(self) -> float:
+        """Seconds to keep for checking and explaining the final plan."""
+        return _EXPLAIN_SECONDS * len(self.p.series)
+
+    def reserve(self) -> float:
+        """Seconds the final plan needs: one more build, its repair, a short polish, the tail."""
+        polish_share = 0.05 * self.params.time_limit_seconds
+        return self.construct_took + _REPAIR_SECONDS * len(self.groups) + polish_share + self.tail()
 
     def gap_closed(self) -> bool:
         upper = self.best.cost if self.best is not None else self.upper
@@ -150,7 +184,9 @@ class _Lagrangian:
 
     def step(self, pool: Pool) -> npt.NDArray[np.float64]:
         """Solve every group at the current prices; returns the rows' slack, scaled."""
+        began = time.perf_counter()
         answers = pool.solve(self.mu / self.scale, self.seconds_each)
+        self.step_took = time.perf_counter() - began
         if any(a.infeasible for a in answers):
             raise _NoPlan
         self.iterations += 1
@@ -166,39 +202,40 @@ class _Lagrangian:
 
     def run(self, pool: Pool, sampled: bool) -> None:
         """Zero prices, prices from a sample, subgradient steps on the whole; then the plan."""
-        reserve = 0.3 * self.params.time_limit_seconds  # the final plan, polish, explanations
-        began = time.perf_counter()
         slack = self.step(pool)
         self.construct(pool)
         self.progress(self.iterations, MAX_ITERATIONS, self._status())
-        took = time.perf_counter() - began
-        aim = 0.02
+        aim = 0.02  # relative to the best bound: where each step aims the dual value
         if sampled and not self.gap_closed():
-            # Leave room for the reserve and a few iterations on the whole problem.
-            seconds = min(0.35 * self.params.time_limit_seconds, self.left() - reserve - 4 * took)
+            # Leave room for the final plan and a few iterations on the whole problem.
+            room = self.left() - self.reserve() - 6 * (self.step_took + self.construct_took / 3)
+            seconds = min(0.25 * self.params.time_limit_seconds, room)
             if seconds > 0:
                 self.sample_prices(pool, seconds)
-                aim = 0.004  # the sample's prices are close: aim just above them
+                aim = 0.005  # the sample's prices are close: aim just above them
                 slack = self.step(pool)
                 self.progress(self.iterations, MAX_ITERATIONS, self._status())
         while self.iterations < MAX_ITERATIONS and not self.gap_closed():
-            if self.stale >= 2:
+            if self.stale >= 3:
                 aim, self.stale = aim / 2, 0
-            if self.left() < reserve + 1.5 * took or aim < 1e-6:
+            builds = self.iterations % 3 == 2  # a plan is built every third iteration
+            needs = self.step_took + (self.construct_took if builds else 0.0)
+            if self.left() < self.reserve() + needs or aim < 1e-6 or self.upper is None:
                 break
-            moved = _subgradient(self.mu, slack, self.last_bound, self.best_bound, aim)
+            # Polyak towards a target a little above the best bound (never above the best plan):
+            # aiming at the plan's cost while it is far from the bound overshoots.
+            target = min(float(self.upper), self.best_bound + aim * abs(self.best_bound))
+            moved = _subgradient(self.mu, slack, self.last_bound, target, 1.0)
             if moved is None:
                 break  # every priced row is tight and no row is over: these prices are optimal
             self.mu = moved
-            began = time.perf_counter()
             slack = self.step(pool)
-            if self.iterations % 3 == 0:
+            if builds:
                 self.construct(pool)
             self.progress(self.iterations, MAX_ITERATIONS, self._status())
-            took = time.perf_counter() - began
         if not self.gap_closed():
             self.mu = self.best_mu  # the final plan is built at the best prices found
-        self.finish(pool, reserve)
+        self.finish(pool)
 
     def sample_prices(self, pool: Pool, seconds: float) -> None:
         """Search prices on a sample of the groups against a share of each capacity.
@@ -231,7 +268,8 @@ class _Lagrangian:
                     aim, stale = aim / 2, 0
             self.progress(self.iterations, MAX_ITERATIONS, f"prices on a sample, step {k + 1}")
             slack = np.where(priced, (usage - cap) / scale, 0.0)
-            moved = _subgradient(mu, slack, value, best, aim)
+            # No plan is known for the sample: aim a little above its best dual value instead.
+            moved = _subgradient(mu, slack, value, best + aim * abs(best), 1.0)
             if moved is None or aim < 1e-5 or time.perf_counter() > deadline:
                 break
             mu = moved
@@ -247,20 +285,15 @@ def _subgradient(
     mu: npt.NDArray[np.float64],
     slack: npt.NDArray[np.float64],
     value: float,
-    best: float,
-    aim: float,
+    target: float,
+    theta: float,
 ) -> npt.NDArray[np.float64] | None:
-    """A Polyak step towards a dual value ``aim`` above the best so far (None: nowhere to go).
-
-    Aiming just above the best bound, not at the best plan's cost, keeps the steps small when
-    the plans are far from the bound, which is when big steps would throw good prices away.
-    """
+    """A Polyak step from dual ``value`` towards ``target`` (None: no row to move)."""
     active = (mu > 0) | (slack > 0)
     norm = float(np.sum(slack[active] ** 2))
     if norm == 0:
         return None
-    target = best + aim * abs(best)
-    return np.maximum(0.0, mu + (target - value) / norm * slack)
+    return np.maximum(0.0, mu + theta * (target - value) / norm * slack)
 
 
 class _NoPlan(Exception):

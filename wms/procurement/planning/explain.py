@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from wms.procurement.planning.evaluate import evaluate, projected_without_orders, simulate
 from wms.procurement.planning.problem import (
+    COST_SCALE,
     Explanation,
     OrderLine,
     Problem,
@@ -96,11 +97,17 @@ class _Context:
         covered = sum(s.demand[a:until])
         below = next((t for t in range(a, weeks) if without.stock[t] < s.safety_stock), None)
         empty = next((t for t in range(a, weeks) if without.short[t] > 0), None)
+        due = min((w for w in (below, empty) if w is not None), default=None)
         lead = line.arrival_week - line.order_week
         option = next(
             o for o in s.options if (o.supplier, o.lead_time_weeks) == (line.supplier, lead)
         )
-        shaped = self.shaped_by(s, line, option, needed, below, until)
+        split = min(
+            (o for o in others if o.supplier == line.supplier and o.order_week > line.order_week),
+            key=lambda o: o.order_week,
+            default=None,
+        )
+        shaped = self.shaped_by(s, line, option, needed, due, until, split)
         text = self.text(s, line, option, needed, covered, until, below, empty, shaped)
         return Explanation(needed, shaped, text)
 
@@ -110,9 +117,17 @@ class _Context:
         line: OrderLine,
         o: SupplyOption,
         needed: int,
-        below: int | None,
+        due: int | None,
         until: int,
+        split: OrderLine | None,
     ) -> tuple[str, ...]:
+        """The rules that made the quantity differ from what the demand alone asks for.
+
+        A limit counts when it is full where it made a difference: in the order week of a line
+        cut below its need, in the weeks a line was brought forward from (it arrives before the
+        series needs it), or in the week the series' next order from the same supplier would
+        have had to join this one (the limit split one order in two).
+        """
         q, t = line.quantity, line.order_week
         rounded = -(-max(needed, 1) // o.pack) * o.pack
         shaped = []
@@ -122,14 +137,24 @@ class _Context:
             shaped.append("pack")
         if _tier(o, q) > _tier(o, max(rounded, o.smallest_order)):
             shaped.append("price_break")
-        cut = q < needed
-        early = below is not None and below > line.arrival_week
-        weeks = [t] if cut else list(range(t + 1, t + 1 + (below or 0) - line.arrival_week))
-        if (cut or early) and any(self.supplier_full(o, w, line.quantity) for w in weeks):
+        weeks = []
+        if q < needed:
+            weeks.append(t)
+        if due is not None and due > line.arrival_week:
+            weeks.extend(range(t + 1, t + 1 + due - line.arrival_week))
+        more = split.quantity if split is not None else o.pack
+        if any(self.supplier_full(o, w, more) for w in weeks) or (
+            split is not None and self.supplier_full(o, t, split.quantity)
+        ):
             shaped.append("supplier_capacity")
-        if (cut or early) and any(self.budget_full(o, w, q) for w in weeks):
+        if any(self.budget_full(o, w, q, more) for w in weeks) or (
+            split is not None and self.budget_full(o, t, q, split.quantity)
+        ):
             shaped.append("budget")
-        if cut and any(self.warehouse_full(s, o, w) for w in range(line.arrival_week, until)):
+        end = until if split is None else split.arrival_week
+        if (q < needed or split is not None) and any(
+            self.warehouse_full(s, w, more) for w in range(line.arrival_week, end)
+        ):
             shaped.append("warehouse_capacity")
         if o.lead_time_weeks > 0:
             shaped.append("lead_time")
@@ -137,24 +162,27 @@ class _Context:
             shaped.insert(0, "demand")
         return tuple(shaped)
 
-    def supplier_full(self, o: SupplyOption, week: int, q: int) -> bool:
+    def supplier_full(self, o: SupplyOption, week: int, more: int) -> bool:
+        """No room for ``more`` units from this supplier in ``week``."""
         caps = self.p.supplier_capacity.get(o.supplier)
         if caps is None or week >= self.p.weeks:
             return False
-        return self.supplier_units.get(o.supplier, (0,) * self.p.weeks)[week] + o.pack > caps[week]
+        return self.supplier_units.get(o.supplier, (0,) * self.p.weeks)[week] + more > caps[week]
 
-    def budget_full(self, o: SupplyOption, week: int, q: int) -> bool:
+    def budget_full(self, o: SupplyOption, week: int, q: int, more: int) -> bool:
+        """No room in ``week``'s budget for ``more`` units on top of this order's ``q``."""
         if self.p.budget is None or week >= self.p.weeks:
             return False
-        more = o.pack * o.unit_cost_for(q + o.pack)
-        return self.budget_used[week] + more > self.p.budget[week]
+        extra = (q + more) * o.unit_cost_for(q + more) - q * o.unit_cost_for(q)
+        return self.budget_used[week] + extra > self.p.budget[week]
 
-    def warehouse_full(self, s: Series, o: SupplyOption, week: int) -> bool:
+    def warehouse_full(self, s: Series, week: int, more: int) -> bool:
+        """No room in the warehouse at the end of ``week`` for ``more`` units of this SKU."""
         cap = self.p.warehouse_capacity.get(s.warehouse)
         if cap is None:
             return False
         used = self.warehouse_cm3.get(s.warehouse, (0,) * self.p.weeks)[week]
-        return used + o.pack * s.volume_cm3 > cap
+        return used + more * s.volume_cm3 > cap
 
     def text(
         self,
@@ -168,34 +196,35 @@ class _Context:
         empty: int | None,
         shaped: tuple[str, ...],
     ) -> str:
-        a = line.arrival_week
-        parts = []
-        if below is None:
-            parts.append(f"Without it, stock stays at or above safety stock ({s.safety_stock}).")
+        a, t = line.arrival_week, line.order_week
+        if below is None and empty is None:
+            first = f"Without it, stock stays at or above safety stock ({s.safety_stock})."
+        elif below is None:
+            first = f"Without it, stock runs out in week {empty}."
         else:
             runs = f" and runs out in week {empty}" if empty is not None else ""
-            parts.append(
+            first = (
                 f"Without it, stock falls below safety stock ({s.safety_stock}) in week {below}"
                 f"{runs}."
             )
-        parts.append(
+        covers = (
             f"It covers {covered} units of demand in weeks {a} to {until - 1}; "
             f"{max(needed, 0)} are needed to stay at safety stock."
         )
+        lead = f"{o.lead_time_weeks} week{'s' if o.lead_time_weeks != 1 else ''}"
         notes = {
             "moq": f"Raised to the minimum order of {o.smallest_order}.",
             "pack": f"Rounded up to whole packs of {o.pack}.",
-            "price_break": f"Raised to reach the cheaper price of {line.unit_cost} points a unit.",
+            "price_break": "Raised to reach the cheaper price of "
+            f"{line.unit_cost / COST_SCALE:,.2f} a unit.",
             "supplier_capacity": f"Supplier {o.supplier}'s weekly capacity is binding: "
-            "cut or ordered earlier.",
-            "budget": "The weekly budget is binding: cut or ordered earlier.",
-            "warehouse_capacity": f"Warehouse {s.warehouse} is full: cut to fit.",
-            "lead_time": f"Ordered in week {line.order_week} to arrive in week {a} "
-            f"(lead time {o.lead_time_weeks} weeks).",
+            "cut, split or ordered earlier.",
+            "budget": f"The budget is binding around week {t}: cut, split or ordered earlier.",
+            "warehouse_capacity": f"Warehouse {s.warehouse} is full: cut or split to fit.",
+            "lead_time": f"Ordered in week {t} to arrive in week {a} (lead time {lead}).",
             "demand": "Sized to the demand.",
         }
-        parts.extend(notes[c] for c in shaped)
-        return " ".join(parts)
+        return " ".join([first, covers, *(notes[c] for c in shaped)])
 
 
 def _tier(o: SupplyOption, quantity: int) -> int:

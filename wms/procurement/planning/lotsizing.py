@@ -25,6 +25,11 @@ from wms.procurement.planning.problem import Problem
 
 Costs = npt.NDArray[np.float64]
 _INF = np.inf
+_COUNT = np.arange(1 << 16, dtype=np.float64)  # sliced, never copied: 0, 1, 2, ...
+
+
+def _count(n: int) -> Costs:
+    return _COUNT[:n] if n <= _COUNT.size else np.arange(n, dtype=np.float64)
 
 
 def _window_min(h: Costs, lo: int, hi: int) -> Costs:
@@ -38,11 +43,15 @@ def _window_min(h: Costs, lo: int, hi: int) -> Costs:
     while cover < width:  # doubling: each pass widens the trailing window
         step = min(cover, width - cover)
         wider = trailing.copy()
-        wider[step:] = np.minimum(trailing[step:], trailing[:-step])
+        np.minimum(trailing[step:], trailing[:-step], out=wider[step:])
         trailing, cover = wider, cover + step
-    out = np.full_like(h, _INF)
-    if lo < rows:
-        out[lo:] = trailing[: rows - lo]
+    if lo == 0:
+        return trailing
+    if lo >= rows:
+        return np.full_like(h, _INF)
+    out = np.empty_like(h)
+    out[:lo] = _INF
+    out[lo:] = trailing[: rows - lo]
     return out
 
 
@@ -105,11 +114,7 @@ class SeriesDP:
         return tuple(out)
 
     def _order(
-        self,
-        a: Costs,
-        x: _Slot,
-        tiers: tuple[tuple[int, int, int, int], ...],
-        c: npt.NDArray[np.int64],
+        self, a: Costs, x: _Slot, tiers: tuple[tuple[int, int, int, int], ...], c: list[int]
     ) -> Costs:
         n, p = a.shape[0], x.pack
         rows = -(-n // p)
@@ -120,12 +125,15 @@ class SeriesDP:
             padded[:n] = a
         grid = padded.reshape(rows, p)
         best = padded.copy()
-        j = np.arange(rows, dtype=np.float64)[:, None]
+        j = _count(rows)[:, None]
         for z, m, lo, hi in tiers:
             fixed = float(c[x.fixed_var] + (c[z] if z != x.fixed_var else 0))
             per_pack = float(c[x.slot.packs] + (c[m] if m != x.slot.packs else 0))
-            reach = _window_min(grid - per_pack * j, lo, hi) + per_pack * j + fixed
-            best = np.minimum(best, reach.reshape(-1))
+            slope = per_pack * j
+            reach = _window_min(grid - slope, lo, hi)
+            reach += slope
+            reach += fixed
+            np.minimum(best, reach.reshape(-1), out=best)
         return best[:n]
 
     def solve(
@@ -133,6 +141,7 @@ class SeriesDP:
     ) -> tuple[int, list[int]] | None:
         """(optimal objective, one value per model variable), or None if infeasible."""
         self.tiers = [[self._capped(x, caps) for x in slots] for slots in self.arriving]
+        coefs: list[int] = c.tolist()  # Python ints index faster than numpy scalars
         ub = self.ub
         if caps is not None and caps.stock is not None:
             ub = [min(u, v) for u, v in zip(self.ub, caps.stock, strict=True)]
@@ -149,31 +158,32 @@ class SeriesDP:
             befores = []
             for x, tiers in zip(self.arriving[t], self.tiers[t], strict=True):
                 befores.append(avail)
-                avail = self._order(avail, x, tiers, c)
+                avail = self._order(avail, x, tiers, coefs)
             history.append((befores, avail))
-            value = self._sell(avail, t, ub[t], c)
+            value = self._sell(avail, t, ub[t], coefs)
             if not np.isfinite(value).any():
                 return None
         end = int(np.argmin(value))
-        return int(value[end]), self._values(history, end, c)
+        return int(value[end]), self._values(history, end, coefs)
 
-    def _sell(self, avail: Costs, t: int, ub: int, c: npt.NDArray[np.int64]) -> Costs:
+    def _sell(self, avail: Costs, t: int, ub: int, c: list[int]) -> Costs:
         d = self.demand[t]
-        level = np.arange(ub + 1, dtype=np.float64)
-        value = np.full(ub + 1, _INF)
+        level = _count(ub + 1)
+        value = np.empty(ub + 1)
         value[1:] = avail[1 + d : ub + 1 + d]
         if d > 0:
-            lost = np.arange(d, -1, -1, dtype=np.float64)  # short when d - x units are there
+            lost = _count(d + 1)[::-1]  # short when d - x units are there
             value[0] = np.min(avail[: d + 1] + float(c[self.short[t]]) * lost)
         else:
             value[0] = avail[0]
         value += float(c[self.stock[t]]) * level
-        if self.below[t] >= 0:
-            value += float(c[self.below[t]]) * np.maximum(0.0, self.safety - level)
+        if self.below[t] >= 0 and self.safety > 0:
+            short_of = min(self.safety, ub + 1)
+            value[:short_of] += float(c[self.below[t]]) * (self.safety - level[:short_of])
         return value
 
     def _values(
-        self, history: list[tuple[list[Costs], Costs]], end: int, c: npt.NDArray[np.int64]
+        self, history: list[tuple[list[Costs], Costs]], end: int, c: list[int]
     ) -> list[int]:
         """Walk back through the weeks to the decisions behind the optimum."""
         values = [0] * self.n_vars
@@ -184,7 +194,7 @@ class SeriesDP:
             if level > 0 or d == 0:
                 x = level + d
             else:
-                lost = np.arange(d, -1, -1, dtype=np.float64)
+                lost = _count(d + 1)[::-1]
                 x = int(np.argmin(avail[: d + 1] + float(c[self.short[t]]) * lost))
             values[self.stock[t]] = level
             if d > 0:
@@ -207,7 +217,7 @@ class SeriesDP:
         before: Costs,
         after: Costs,
         at: int,
-        c: npt.NDArray[np.int64],
+        c: list[int],
         values: list[int],
     ) -> int:
         """Units the slot brought to reach ``after[at]``; records its variables."""

@@ -95,6 +95,30 @@ class BuiltModel:
         ]
         return lines, moves
 
+    def hint(
+        self, problem: Problem, lines: Sequence[OrderLine], moves: Sequence[TransferLine]
+    ) -> dict[int, int]:
+        """Values of the order and transfer variables that reproduce a plan (a solver's hint)."""
+        ordered = {
+            (x.sku, x.warehouse, x.supplier, x.order_week, x.arrival_week): x.quantity
+            for x in lines
+        }
+        values: dict[int, int] = {}
+        for slot in self.slots:
+            s = problem.series[slot.series]
+            o = s.options[slot.option]
+            q = ordered.get((s.sku, s.warehouse, o.supplier, slot.week, slot.arrival), 0)
+            for z, m, lo, hi in slot.tiers:
+                chosen = q > 0 and lo <= q // o.pack <= hi
+                values[z], values[m] = (1, q // o.pack) if chosen else (0, 0)
+            values[slot.placed] = int(q > 0)  # a single tier shares these variables
+            values[slot.packs] = q // o.pack
+        moved = {(m.sku, m.from_warehouse, m.to_warehouse, m.week): m.quantity for m in moves}
+        for t in self.transfers:
+            key = (t.sku, problem.series[t.source].warehouse, problem.series[t.target].warehouse)
+            values[t.var] = moved.get((*key, t.week), 0)
+        return values
+
 
 def components(problem: Problem) -> list[list[int]]:
     """Series that only a transfer lane links: without lanes, every series stands alone."""

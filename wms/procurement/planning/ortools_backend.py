@@ -89,8 +89,10 @@ def _infeasible(solver: str, problem: Problem) -> str:
     return f"{solver} proved that no plan keeps every limit" + (f": {where}" if where else "")
 
 
-def solve_cpsat(problem: Problem, params: SolveParameters) -> Result:
-    """Solve the whole problem as one CP-SAT model."""
+def solve_cpsat(
+    problem: Problem, params: SolveParameters, *, warm_start: Result | None = None
+) -> Result:
+    """Solve the whole problem as one CP-SAT model (from a known plan and bound, if given)."""
     from ortools.sat.python import cp_model
 
     start = time.perf_counter()
@@ -100,6 +102,10 @@ def solve_cpsat(problem: Problem, params: SolveParameters) -> Result:
         return Result("infeasible", None, None, reason=reason, method="cp-sat")
     built = build_model(problem, names=False)
     cp = _cp_model(built.model)
+    if warm_start is not None and warm_start.is_feasible():
+        hint = built.hint(problem, warm_start.lines, warm_start.transfers)
+        cp.proto.solution_hint.vars.extend(list(hint))
+        cp.proto.solution_hint.values.extend(list(hint.values()))
     solver = _solver(
         params,
         workers=params.workers,
@@ -115,16 +121,28 @@ def solve_cpsat(problem: Problem, params: SolveParameters) -> Result:
         )  # fmt: skip
     if code == cp_model.MODEL_INVALID:
         raise RuntimeError(f"the replenishment model is invalid: {cp.validate()}")
+    if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE) and warm_start is not None:
+        return warm_start  # CP-SAT found nothing better in its time: the plan it started from
     if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return Result(
             "unknown", None, None, method="cp-sat", seconds=seconds,
             reason=f"no plan found within {params.time_limit_seconds:g} s",
         )  # fmt: skip
     lines, moves = built.plan(problem, list(solver.response_proto.solution))
-    objective, bound = (
-        _checked(problem, lines, moves, round(solver.objective_value)),
-        _bound(solver),
-    )
+    objective = _checked(problem, lines, moves, round(solver.objective_value))
+    bound = _bound(solver)
+    if warm_start is not None and warm_start.bound is not None:
+        bound = max(bound, warm_start.bound)  # both are proven; keep the better
+    if (
+        warm_start is not None
+        and warm_start.objective is not None
+        and warm_start.objective < objective
+    ):
+        lines, moves, objective = (
+            list(warm_start.lines),
+            list(warm_start.transfers),
+            warm_start.objective,
+        )
     status: Status = "optimal" if bound >= objective else "feasible"
     result = Result(
         status, objective, min(bound, objective), tuple(lines), tuple(moves),

@@ -4,8 +4,9 @@ A Lagrangian plan is the union of plans that each saw prices instead of limits, 
 supplier or warehouse week may be over. Each violated limit is relieved, earliest week first, by
 the moves of least cost increase per unit of relief: trimming an order (whole packs, never below
 its smallest order), dropping it, deferring it a week (a warehouse: past the full week), bringing
-it a week forward into an earlier week's slack, or trimming a transfer into a full warehouse. Every move is priced by the independent evaluator on
-the series it touches, and refused if it breaks any other rule or overfills another limit.
+it a week forward into an earlier week's slack, or trimming a transfer into a full warehouse.
+Every move is priced by the independent evaluator on the series it touches, and refused if it
+breaks any other rule or overfills another limit.
 """
 
 from __future__ import annotations
@@ -157,8 +158,8 @@ class Repair:
              row: Row, g: int) -> None:  # fmt: skip
         group = self.groups[g]
         need = self.excess(row)
-        for lines, moves in self.candidates(group, row, need):
-            new = evaluate(group.problem, lines, moves)
+        for lines, proposed in self.candidates(group, row, need):
+            moves, new = _covered(group.problem, lines, proposed)
             relief = usage_of(group.ev).get(row, 0) - usage_of(new).get(row, 0)
             if relief > 0 and not new.violations:
                 ratio = (new.total - group.ev.total) / min(relief, max(need, 1))
@@ -200,6 +201,31 @@ class Repair:
                     keep = move.quantity - -(-need // max(1, vol))
                     if keep > 0:
                         yield group.lines, [*rest_moves, replace(move, quantity=keep)]
+
+
+def _covered(
+    problem: Problem, lines: list[OrderLine], moves: list[TransferLine]
+) -> tuple[list[TransferLine], Evaluation]:
+    """Trim the transfers out of a warehouse that a smaller order no longer covers."""
+    new = evaluate(problem, lines, moves)
+    for _ in range(problem.weeks):  # each pass settles at least the earliest uncovered week
+        short = [v for v in new.violations if v.constraint == "transfer_stock"]
+        if not short or len(short) < len(new.violations):
+            break
+        v = short[0]
+        excess, trimmed = v.excess, []
+        for move in sorted(moves, key=lambda m: -m.quantity):
+            source = f"{move.sku} at {move.from_warehouse}"
+            if excess > 0 and source == v.where and move.week == v.week:
+                cut = min(excess, move.quantity)
+                excess -= cut
+                if move.quantity > cut:
+                    trimmed.append(replace(move, quantity=move.quantity - cut))
+            else:
+                trimmed.append(move)
+        moves = trimmed
+        new = evaluate(problem, lines, moves)
+    return moves, new
 
 
 def _shift(line: OrderLine, weeks: int) -> OrderLine:

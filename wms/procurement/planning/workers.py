@@ -5,7 +5,8 @@ lanes is a group of one). It builds their models once; every iteration it receiv
 the coupling rows, folds them into the objective coefficients and solves each group again: a
 lone series with the exact lot-sizing DP, a linked group with CP-SAT (the same model, only the
 objective changes). It answers with the sum of proven bounds and the coupling usage, so only a
-vector per worker crosses the pipe; the plan itself is asked for only when it is needed.
+vector per worker crosses the pipe; the plan itself is asked for only when it is needed. On
+request it also builds a feasible plan within a given share of every limit (``construct``).
 """
 
 from __future__ import annotations
@@ -175,34 +176,41 @@ class Chunk:
     ) -> tuple[npt.NDArray[np.float64], int]:
         """Plan the groups one after another at these prices within this chunk's share.
 
-        Linked groups keep their last solution; every lone series re-plans with the DP under
-        hard caps of what is left, each later series' no-order stock held back for it.
+        Linked groups keep their last solution. Every lone series is allotted its no-order
+        warehouse volume plus what its subproblem wanted at these prices, scaled down evenly
+        where the share cannot hold all the wants; it re-plans with the DP under hard caps of
+        its allotment plus whatever earlier series left unused. So no series is starved by
+        coming late, and the union never exceeds the share.
         """
         left = share.copy()
-        reserved = self.baseline.copy()
+        lone = []
         for group, floor in zip(self.groups, self.floors, strict=True):
             if group.dp is None:
                 group.made = group.values
                 left -= self._usage(group, group.made)
-                reserved -= floor
-        for group, floor in zip(self.groups, self.floors, strict=True):
-            if group.dp is None:
-                continue
-            reserved -= floor
-            room = left - reserved
-            solved = group.dp.solve(group.objective(prices), self._caps(group, room))
+            else:
+                lone.append((group, group.dp, floor))
+        wants = [np.maximum(self._usage(g, g.values) - f, 0.0) for g, _, f in lone]
+        wanted = np.sum(wants, axis=0) if wants else np.zeros(self.n_rows)
+        spare = left - sum((f for _, _, f in lone), np.zeros(self.n_rows))
+        ratio = np.clip(np.divide(spare, wanted, out=np.ones_like(spare), where=wanted > 0), 0, 1)
+        pool = np.maximum(spare - wanted * ratio, 0.0)
+        for (group, dp, floor), want in zip(lone, wants, strict=True):
+            room = floor + want * ratio + pool
+            solved = dp.solve(group.objective(prices), self._caps(group, room))
             group.made = solved[1] if solved is not None else []
             used = self._usage(group, group.made)
             if solved is None or (used > room + 1e-6).any():
                 # Two orders in one week may each fit what is left but not together.
                 options = group.problem.series[0].options
                 nothing = Caps({o.supplier: [0] * group.problem.weeks for o in options}, None, None)
-                fallback = group.dp.solve(group.objective(prices), nothing)
+                fallback = dp.solve(group.objective(prices), nothing)
                 group.made = fallback[1] if fallback is not None else []
                 used = self._usage(group, group.made)
-            left -= used
+            pool = np.maximum(room - used, 0.0)
         self.made = self._lines([g.made for g in self.groups])
-        return share - left, sum(int(np.dot(g.base, g.made)) for g in self.groups if g.made)
+        usage = sum((self._usage(g, g.made) for g in self.groups), np.zeros(self.n_rows))
+        return usage, sum(int(np.dot(g.base, g.made)) for g in self.groups if g.made)
 
     def keep(self) -> None:
         """Remember the last plan built as the best one."""
