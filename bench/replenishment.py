@@ -60,6 +60,7 @@ from wms.procurement.planning.problem import (
     Result,
     Series,
     SolveParameters,
+    with_closing,
 )
 from wms.procurement.planning.synthetic import synthetic_problem
 from wms.procurement.safety import safety_stock
@@ -91,18 +92,20 @@ def build_problem(
             incoming[order.series][week] += order.quantity
     risk = 1 - scenario.service_level
     series = tuple(
-        Series(
-            sku=spec.sku,
-            warehouse=spec.warehouse,
-            on_hand=view.on_hand[i],
-            demand=tuple(demand[i]),
-            safety_stock=safety[i],
-            holding_cost=spec.holding_cost,
-            shortage_cost=spec.shortage_cost,
-            below_safety_cost=max(1, round(spec.shortage_cost * risk)),
-            volume_cm3=spec.volume_cm3,
-            options=tuple(offer.option for offer in spec.offers),
-            incoming=tuple(incoming[i]),
+        with_closing(
+            Series(
+                sku=spec.sku,
+                warehouse=spec.warehouse,
+                on_hand=view.on_hand[i],
+                demand=tuple(demand[i]),
+                safety_stock=safety[i],
+                holding_cost=spec.holding_cost,
+                shortage_cost=spec.shortage_cost,
+                below_safety_cost=max(1, round(spec.shortage_cost * risk)),
+                volume_cm3=spec.volume_cm3,
+                options=tuple(offer.option for offer in spec.offers),
+                incoming=tuple(incoming[i]),
+            )
         )
         for i, spec in enumerate(scenario.series)
     )

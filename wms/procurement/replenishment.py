@@ -38,7 +38,7 @@ from wms.errors import ValidationFailed
 from wms.inventory.catalog import get_warehouse
 from wms.inventory.models import Warehouse
 from wms.procurement.plan_parameters import PlanParameters
-from wms.procurement.planning.problem import Problem, Series
+from wms.procurement.planning.problem import Problem, Series, with_closing
 from wms.procurement.replenishment_inputs import Inputs, Key, load_inputs, points
 
 if TYPE_CHECKING:
@@ -158,18 +158,20 @@ def assemble(
             lead_time_sigma=primary.lead_sd_days / 7,
         )
         series.append(
-            Series(
-                sku=sku,
-                warehouse=warehouse,
-                on_hand=on_hand,
-                demand=demand,
-                safety_stock=int(safety),
-                holding_cost=max(1, round(price * params.holding_rate)),
-                shortage_cost=round(price * params.shortage_factor),
-                below_safety_cost=round(price * params.below_safety_rate),
-                volume_cm3=inputs.volume_cm3.get(sku, 0),
-                options=tuple(o.option() for o in offers),
-                incoming=tuple(inputs.incoming.get(key, [0] * weeks)),
+            with_closing(
+                Series(
+                    sku=sku,
+                    warehouse=warehouse,
+                    on_hand=on_hand,
+                    demand=demand,
+                    safety_stock=int(safety),
+                    holding_cost=max(1, round(price * params.holding_rate)),
+                    shortage_cost=round(price * params.shortage_factor),
+                    below_safety_cost=round(price * params.below_safety_rate),
+                    volume_cm3=inputs.volume_cm3.get(sku, 0),
+                    options=tuple(o.option() for o in offers),
+                    incoming=tuple(inputs.incoming.get(key, [0] * weeks)),
+                )
             )
         )
         if warehouse in capacity:

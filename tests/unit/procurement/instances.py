@@ -57,6 +57,7 @@ def one_series(demand: tuple[int, ...], **overrides: Any) -> Problem:
 def random_problem(seed: int, *, skus: int = 2, warehouses: int = 2, weeks: int = 5) -> Problem:
     """A small problem with every feature drawn at random, most limits likely to bind."""
     rng = random.Random(seed)
+    end = random.Random(-seed - 1)  # the closing terms, drawn apart to keep the other draws
     sites = [f"W{w + 1}" for w in range(warehouses)]
     suppliers = ["S1", "S2"]
     all_series = []
@@ -92,6 +93,8 @@ def random_problem(seed: int, *, skus: int = 2, warehouses: int = 2, weeks: int 
                     volume_cm3=rng.randint(1, 3),
                     options=tuple(options),
                     incoming=tuple(rng.choice((0, 0, 0, 5)) for _ in range(weeks)),
+                    closing_cover=end.choice((0, 0, 6, 15)),
+                    closing_cost=end.randint(3, 12),
                 )
             )
     lanes: tuple[TransferLane, ...] = ()

@@ -19,6 +19,7 @@ from wms.procurement.planning.problem import (
     SolveParameters,
     TransferLane,
     TransferLine,
+    with_closing,
 )
 from wms.procurement.planning.pulp_backend import solve_pulp
 from wms.procurement.planning.synthetic import synthetic_problem
@@ -236,3 +237,33 @@ def test_the_model_is_written_as_lp_and_mps_files_a_solver_can_read(tmp_path: Pa
     with pytest.raises(ValidationFailed) as raised:
         write_model(problem, tmp_path / "plan.txt")
     assert raised.value.field == "path"
+
+
+def test_the_closing_cover_keeps_the_last_order_from_being_cut_to_the_horizon(
+    solver: Solver,
+) -> None:
+    """Without a price on the end, 40 units last the horizon exactly; the next 10 would need a
+    second order of 500 points after it, so buying them now (100 points and 40 of holding)
+    beats paying 15 a unit for the shortfall."""
+    plain = series((10, 10, 10, 10), options=(option(fixed=500),))
+    priced = with_closing(plain)
+    assert (priced.closing_cover, priced.closing_cost) == (10, 10 + 5)  # EOQ 100: 500 / 100
+    without = solver(Problem(weeks=4, series=(plain,)), EXACT)
+    with_end = solver(Problem(weeks=4, series=(priced,)), EXACT)
+    assert plan_of(without) == [("W1", 0, 0, 40)]
+    assert plan_of(with_end) == [("W1", 0, 0, 50)]
+    assert with_end.objective == 50 * 10 + 500 + (40 + 30 + 20 + 10)
+    costs = evaluate(Problem(weeks=4, series=(priced,)), with_end.lines).costs
+    assert (costs.closing, costs.total) == (0, with_end.objective)
+
+
+def test_the_closing_shortfall_is_priced_by_the_model_and_the_evaluator_alike() -> None:
+    tight = series((10, 10, 10), closing_cover=25, closing_cost=40, options=(option(lead=1),))
+    problem = Problem(weeks=3, series=(tight,))
+    result = solve_cpsat(problem, EXACT)
+    assert result.status == "optimal"
+    # A unit short of the cover costs 40, buying and holding it 11 or 12: the plan ends with
+    # all 25 (week 0 is lost whatever is ordered: the lead time is a week).
+    evaluated = evaluate(problem, result.lines)
+    assert evaluated.total == result.objective
+    assert evaluated.stock[("A", "W1")][-1] == 25

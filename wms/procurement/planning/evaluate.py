@@ -30,6 +30,7 @@ class Costs:
     shortage: int = 0
     below_safety: int = 0
     transfer: int = 0
+    closing: int = 0  # units ended below the closing cover, at the closing cost
 
     @property
     def total(self) -> int:
@@ -41,6 +42,7 @@ class Costs:
             + self.shortage
             + self.below_safety
             + self.transfer
+            + self.closing
         )
 
 
@@ -88,6 +90,7 @@ class Trace:
     holding: int
     shortage: int
     below_safety: int
+    closing: int
 
 
 def simulate(
@@ -113,7 +116,8 @@ def simulate(
         holding += s.holding_cost * level
         shortage += s.shortage_cost * lost
         below += s.below_safety_cost * max(0, s.safety_stock - level)
-    return Trace(tuple(stock), tuple(short), tuple(uncovered), holding, shortage, below)
+    closing = s.closing_cost * max(0, s.closing_cover - level) if weeks else 0
+    return Trace(tuple(stock), tuple(short), tuple(uncovered), holding, shortage, below, closing)
 
 
 def projected_without_orders(problem: Problem, s: Series) -> Trace:
@@ -231,7 +235,7 @@ def evaluate(
         tally.transfer(move)
     weeks = problem.weeks
     stock, short = {}, {}
-    holding = shortage = below = 0
+    holding = shortage = below = closing = 0
     volume: dict[str, list[int]] = {}
     for s in problem.series:
         trace = simulate(
@@ -240,6 +244,7 @@ def evaluate(
         stock[s.key], short[s.key] = trace.stock, trace.short
         holding, shortage = holding + trace.holding, shortage + trace.shortage
         below += trace.below_safety
+        closing += trace.closing
         used = volume.setdefault(s.warehouse, [0] * weeks)
         for t in range(weeks):
             used[t] += trace.stock[t] * s.volume_cm3
@@ -251,7 +256,7 @@ def evaluate(
     _check_limits(problem, tally, volume)
     costs = Costs(
         tally.costs["purchase"], tally.costs["fixed"], holding, shortage, below,
-        tally.costs["transfer"],
+        tally.costs["transfer"], closing,
     )  # fmt: skip
     return Evaluation(
         costs,

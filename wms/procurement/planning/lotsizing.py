@@ -86,6 +86,7 @@ class SeriesDP:
         self.safety = s.safety_stock
         self.stock, self.short = built.stock[i], built.short[i]
         self.below, self.out = built.below[i], built.out[i]
+        self.closing, self.cover = built.closing[i], s.closing_cover
         self.ub = [built.model.ub[v] for v in self.stock]
         self.n_vars = len(built.model.lb)
         self.arriving: list[list[_Slot]] = [[] for _ in range(problem.weeks)]
@@ -180,6 +181,9 @@ class SeriesDP:
         if self.below[t] >= 0 and self.safety > 0:
             short_of = min(self.safety, ub + 1)
             value[:short_of] += float(c[self.below[t]]) * (self.safety - level[:short_of])
+        if t == self.weeks - 1 and self.closing >= 0:
+            under = min(self.cover, ub + 1)
+            value[:under] += float(c[self.closing]) * (self.cover - level[:under])
         return value
 
     def _values(
@@ -203,6 +207,8 @@ class SeriesDP:
                     values[self.out[t]] = int(d > x)
             if self.below[t] >= 0:
                 values[self.below[t]] = max(0, self.safety - level)
+            if t == self.weeks - 1 and self.closing >= 0:
+                values[self.closing] = max(0, self.cover - level)
             slots = zip(self.arriving[t], self.tiers[t], befores, strict=True)
             for slot, tiers, before in reversed(list(slots)):
                 x -= self._chosen(slot, tiers, before, avail, x, c, values)

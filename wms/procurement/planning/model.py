@@ -65,6 +65,7 @@ class BuiltModel:
     short: list[list[int]]  # [series][week], -1 where demand is 0
     below: list[list[int]]  # [series][week], -1 where safety stock is not priced
     out: list[list[int]]  # [series][week], -1 where lost sales need no binary
+    closing: list[int]  # [series]: units ended below the closing cover, -1 where not priced
     coupling: dict[RowKey, tuple[list[int], list[int], int]]  # row -> (vars, coefs, capacity)
 
     def plan(
@@ -148,7 +149,9 @@ def build_model(
     model = LinearModel(wants_names=names)
     b = _Builder(problem, model, relax_coupling)
     b.build()
-    return BuiltModel(model, b.slots, b.moves, b.stock, b.short, b.below, b.out, b.coupling)
+    return BuiltModel(
+        model, b.slots, b.moves, b.stock, b.short, b.below, b.out, b.closing, b.coupling
+    )
 
 
 def _ceil_div(a: int, b: int) -> int:
@@ -172,6 +175,7 @@ class _Builder:
         self.short: list[list[int]] = []
         self.below: list[list[int]] = []
         self.out: list[list[int]] = []
+        self.closing: list[int] = []
         self.reach_demand = [[0] * (weeks + 1) for _ in range(n)]  # by arrival week
         self.reach_safety = [0] * n
         self.linked: set[int] = set()
@@ -180,7 +184,7 @@ class _Builder:
             suffix = [0] * (weeks + 1)
             for t in range(weeks - 1, -1, -1):
                 suffix[t] = suffix[t + 1] + tail[t]
-            safety = sum(problem.series[i].safety_stock for i in group)
+            safety = sum(problem.series[i].end_target for i in group)
             for i in group:
                 self.reach_demand[i] = suffix
                 self.reach_safety[i] = safety
@@ -344,7 +348,7 @@ class _Builder:
             cap = (
                 reach
                 if i in self.linked
-                else min(reach, max(level, tail[t] + s.safety_stock + extra))
+                else min(reach, max(level, tail[t] + s.end_target + extra))
             )
             caps.append(cap if room is None else min(cap, room))
         return caps
@@ -361,7 +365,8 @@ class _Builder:
         p, s, m, weeks = self.p, self.p.series[i], self.m, self.p.weeks
         wh_cap = p.warehouse_capacity.get(s.warehouse)
         priced_safety = s.safety_stock > 0 and s.below_safety_cost > 0
-        exact_sales = i in self.linked or priced_safety
+        priced_end = s.closing_cover > 0 and s.closing_cost > 0
+        exact_sales = i in self.linked or priced_safety or priced_end
         previous: int | None = None
         stocks, shorts, belows, outs = [], [], [], []
         for t, top in enumerate(self.stock_caps(i)):
@@ -403,7 +408,16 @@ class _Builder:
             shorts.append(short)
             belows.append(below)
             outs.append(out)
+        self.closing.append(self.closing_shortfall(i, stocks[-1]) if priced_end else -1)
         self.stock.append(stocks)
         self.short.append(shorts)
         self.below.append(belows)
         self.out.append(outs)
+
+    def closing_shortfall(self, i: int, last: int) -> int:
+        """The units the series ends below its closing cover, priced at ``closing_cost``."""
+        s = self.p.series[i]
+        var = self.m.add_var(0, s.closing_cover, binary=False, name=self.name("closing", i))
+        self.cost(var, s.closing_cost)
+        self.m.add_constraint([var, last], [1, 1], s.closing_cover, None, self.name("end", i))
+        return var

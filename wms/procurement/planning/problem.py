@@ -10,19 +10,28 @@ The model, for every series (a SKU at a warehouse) and week:
                - demand[t] + short[t]                                   (lost sales, short >= 0)
     arrivals[t] = sum of orders placed in week t - lead time of their supply option
     below[t] >= safety_stock - stock[t]                                  (soft safety stock)
+    closing >= closing_cover - stock[weeks-1]                            (the horizon's end)
 
 An order of a supply option in a week is either nothing or a whole number of packs of at least
 the minimum order quantity, priced by the all-units quantity break it falls in, plus the option's
 fixed cost. Coupling constraints: units per week from each supplier (capacity), cubic centimetres
 stored per warehouse and week (capacity), and the money committed by orders placed per week
 (budget). The objective is purchase cost + fixed ordering cost + holding cost + shortage penalty +
-the penalty for weeks below safety stock (+ transfer cost when transfers are allowed).
+the penalty for weeks below safety stock (+ transfer cost when transfers are allowed) + the
+closing shortfall at its replacement cost.
+
+The closing shortfall stops the horizon's end from shaping the plan. Without it stock left after
+the last week is worth nothing, so the last orders are cut to what the horizon still sells and a
+rolling plan orders small and often. Every unit the plan ends below ``closing_cover`` (stock to
+last until an order placed after the horizon can arrive) costs ``closing_cost``, what buying it
+after the horizon would cost (see ``with_closing``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from wms.errors import ValidationFailed
@@ -101,10 +110,38 @@ class Series:
     volume_cm3: int  # per unit, for the warehouse capacity
     options: tuple[SupplyOption, ...]
     incoming: tuple[int, ...] = ()  # already on order, arriving per week (empty: none)
+    closing_cover: int = 0  # units to end the horizon with (0: the end is not priced)
+    closing_cost: int = 0  # points per unit the plan ends below ``closing_cover``
 
     @property
     def key(self) -> tuple[str, str]:
         return (self.sku, self.warehouse)
+
+    @property
+    def end_target(self) -> int:
+        """The stock a plan aims at in the last week: safety stock or the closing cover."""
+        return max(self.safety_stock, self.closing_cover if self.closing_cost else 0)
+
+
+def with_closing(s: Series) -> Series:
+    """The series with its end priced by what the shortfall would cost to buy after the horizon.
+
+    The cover is safety stock plus demand over the lead time of the cheapest option: an order
+    placed after the horizon takes that long to arrive. Each unit short of it costs the lowest
+    price the SKU is quoted at plus its share of a fixed ordering cost in an economic order
+    quantity (sqrt(2 D K / h)): what buying it later costs. So an order near the end is not cut
+    to what the horizon still sells, and stock is only carried to the end where the holding
+    costs less than the ordering it saves.
+    """
+    if not s.options or not s.demand:
+        return s
+    cheapest = min(s.options, key=lambda o: (o.price_breaks[0].unit_cost, o.lead_time_weeks))
+    weekly = sum(s.demand) / len(s.demand)
+    cover = s.safety_stock + math.ceil(weekly * max(cheapest.lead_time_weeks, 1))
+    price = min(b.unit_cost for o in s.options for b in o.price_breaks)
+    batch = math.sqrt(2 * weekly * cheapest.fixed_cost / max(s.holding_cost, 1))
+    share = math.ceil(cheapest.fixed_cost / batch) if batch >= 1 else 0
+    return replace(s, closing_cover=cover, closing_cost=price + share)
 
 
 @dataclass(frozen=True)
@@ -176,7 +213,10 @@ class Problem:
                 _fail(f"{s.sku} at {s.warehouse}: negative demand or stock", "demand")
             if min(s.incoming, default=0) < 0:
                 _fail(f"{s.sku} at {s.warehouse}: negative stock on order", "incoming")
-            costs = (s.holding_cost, s.shortage_cost, s.below_safety_cost, s.volume_cm3)
+            costs = (
+                s.holding_cost, s.shortage_cost, s.below_safety_cost, s.volume_cm3,
+                s.closing_cover, s.closing_cost,
+            )  # fmt: skip
             if min(costs) < 0:
                 _fail(f"{s.sku} at {s.warehouse}: a cost or the volume is negative", "costs")
 

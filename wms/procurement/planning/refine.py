@@ -45,7 +45,7 @@ def _caps(state: Repair, g: int) -> Caps:
 
 def _worth(state: Repair, g: int) -> int:
     costs = state.groups[g].ev.costs
-    return costs.shortage + costs.below_safety
+    return costs.shortage + costs.below_safety + costs.closing
 
 
 def refine(state: Repair, *, deadline: float, passes: int = 2) -> int:

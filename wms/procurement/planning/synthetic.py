@@ -17,6 +17,7 @@ from wms.procurement.planning.problem import (
     Series,
     SupplyOption,
     TransferLane,
+    with_closing,
 )
 
 
@@ -61,7 +62,7 @@ def _series(
         options=options,
         incoming=tuple(incoming),
     )
-    return series, mean, unit
+    return with_closing(series), mean, unit
 
 
 def synthetic_problem(
