@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from wms.fulfillment.pickplan import PlannedPick, StockCandidate, plan_picks
-from wms.routing.pickpath import BinPoint, walking_order
+from wms.routing.pickpath import BinPoint, shortest_walk, walk_length, walking_order
 
 TODAY = date(2025, 6, 1)
 
@@ -58,6 +59,50 @@ def test_bins_without_coordinates_come_last_by_code_and_each_bin_once() -> None:
 def test_every_bin_is_visited_exactly_once(bins: list[BinPoint]) -> None:
     route = walking_order(bins)
     assert sorted(codes(route)) == sorted({b.code for b in bins})
+
+
+bin_points = st.lists(
+    st.builds(
+        BinPoint,
+        st.text("ABCDEFGH12345", min_size=1, max_size=4),
+        st.sampled_from([0.0, 3.0, 6.0, 9.0, 12.0, 15.0]),  # aisles 3 m apart
+        st.floats(0, 40).map(lambda y: round(y, 1)),
+    ),
+    max_size=25,
+)
+
+
+def brute_force_length(bins: list[BinPoint]) -> float:
+    """The shortest closed walk over every visiting order (for up to 7 bins)."""
+    unique = list({b.code: b for b in bins}.values())
+    return min(walk_length(list(order)) for order in itertools.permutations(unique))
+
+
+def test_the_shortest_walk_leaves_a_long_aisle_by_the_back_when_that_is_shorter() -> None:
+    # Two stops at the far end of neighbouring aisles and one near the front: the S-shape
+    # walks A up, B down and C up again; crossing at the back saves a whole aisle length.
+    bins = [BinPoint("A-40", 0.0, 40.0), BinPoint("B-40", 3.0, 40.0), BinPoint("A-0", 0.0, 0.0)]
+    walk = shortest_walk(bins)
+    assert walk_length(walk) <= walk_length(walking_order(bins))
+    assert walk_length(walk) == brute_force_length(bins)
+
+
+@given(bin_points)
+def test_the_shortest_walk_visits_every_bin_once_and_is_never_longer_than_the_s_shape(
+    bins: list[BinPoint],
+) -> None:
+    walk = shortest_walk(bins)
+    assert sorted(codes(walk)) == sorted({b.code for b in bins})
+    assert walk_length(walk) <= walk_length(walking_order(bins)) + 1e-9
+
+
+@given(bin_points.filter(lambda bins: len({b.code for b in bins}) <= 6))
+def test_the_shortest_walk_is_within_a_tenth_of_the_optimum_on_small_pick_lists(
+    bins: list[BinPoint],
+) -> None:
+    if not bins:
+        return
+    assert walk_length(shortest_walk(bins)) <= 1.1 * brute_force_length(bins) + 1e-9
 
 
 def candidate(code: str, qty: int, expiry: date | None, lot: int | None = None) -> StockCandidate:

@@ -29,7 +29,7 @@ from wms.fulfillment.models import FulfillmentLine, FulfillmentOrder, PickTask, 
 from wms.fulfillment.workflow import warehouse_code
 from wms.inventory.errors import InsufficientStock, ShortLine
 from wms.inventory.models import Location, LocationKind, Lot, Product, Quant
-from wms.routing.pickpath import BinPoint, walking_order
+from wms.routing.pickpath import BinPoint, shortest_walk
 
 _PLAN_LOCK = 0x5049434B  # "PICK": the advisory lock class of pick-list planning, per warehouse
 
@@ -199,7 +199,7 @@ def _add_tasks(
         )
     ).all()
     code_of = {p.id: p.code for p in places}
-    route = walking_order(BinPoint(p.code, p.x, p.y) for p in places)
+    route = shortest_walk(BinPoint(p.code, p.x, p.y) for p in places)
     rank = {point.code: index for index, point in enumerate(route)}
     # Walking order; within one bin, the pick list's own order (lines, then first expiry).
     ordered = sorted(
