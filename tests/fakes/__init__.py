@@ -1,0 +1,1 @@
+"""Fakes of the services the system talks to, speaking their real protocols."""
