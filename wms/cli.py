@@ -14,6 +14,9 @@ from rich.console import Console
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
+from wms.cli_allocate import allocate_app
+from wms.cli_dispatch import dispatch_app
+from wms.cli_route import route_app
 from wms.config import ConfigurationError, Settings, get_settings
 from wms.db.uow import UnitOfWork
 
@@ -29,8 +32,11 @@ replenish_app = typer.Typer(help="Replenishment: optimised purchase plans.", no_
 app.add_typer(db_app, name="db")
 app.add_typer(qc_app, name="qc")
 app.add_typer(replenish_app, name="replenish")
+app.add_typer(route_app, name="route")
+app.add_typer(dispatch_app, name="dispatch")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(user_app, name="user")
+app.add_typer(allocate_app, name="allocate")
 
 console = Console()
 err = Console(stderr=True)

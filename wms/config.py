@@ -80,6 +80,35 @@ class Settings(BaseSettings):
         description="How often the sweeper fans new outbox rows out and sends due deliveries.",
     )
 
+    routing_distance: str = Field(
+        default="haversine",
+        min_length=1,
+        max_length=300,
+        description="Distances and travel times of delivery routes: `haversine` (great-circle "
+        "km times a road factor, minutes at an average speed; `haversine:road_factor=1.4,"
+        "speed_kmh=35` sets both) or a routing engine, `osrm:http://host:5000`.",
+    )
+    routing_backend: Literal["auto", "ortools", "pyvrp"] = Field(
+        default="ortools",
+        description="The solver of delivery routes: OR-Tools routing, or PyVRP (`auto`).",
+    )
+    delivery_service_minutes: float = Field(
+        default=5.0, ge=0, le=240, description="Minutes a delivery stop takes, plus per package."
+    )
+    delivery_minutes_per_package: float = Field(
+        default=1.0, ge=0, le=60, description="Minutes each package adds to a delivery stop."
+    )
+    delivery_drop_penalty: float = Field(
+        default=100_000.0,
+        gt=0,
+        le=1e9,
+        description="What leaving a delivery off the routes costs the plan (currency units): far "
+        "more than any route, so a stop is dropped only when no vehicle can serve it.",
+    )
+    delivery_time_limit_seconds: float = Field(
+        default=10.0, gt=0, le=600, description="Default search time of a route plan."
+    )
+
     @field_validator("webhook_retry_schedule", mode="before")
     @classmethod
     def _parse_schedule(cls, value: Any) -> Any:

@@ -23,7 +23,9 @@ from wms.db.engine import make_session_factory
 from wms.db.uow import UnitOfWork
 from wms.demo_procurement import build_procurement_demo
 from wms.demo_quality import build_quality_demo
+from wms.demo_routes import build_routes_demo
 from wms.fulfillment import orders, packing, picking, reservations
+from wms.fulfillment.delivery_views import list_route_plans
 from wms.fulfillment.models import (
     FulfillmentOrder,
     FulfillmentStatus,
@@ -344,6 +346,8 @@ class DemoSummary:
     inspections_waiting: dict[str, int] = field(default_factory=dict)
     inspections_decided: int = 0
     delisted: list[str] = field(default_factory=list)
+    # route plans, latest first: (id, status, stops routed, vehicles used, stops dropped)
+    route_plans: list[tuple[str, str, int, int, int]] = field(default_factory=list)
     users: tuple[tuple[str, str, str, str], ...] = DEMO_USERS
 
     def render(self, *, host: str, port: int) -> str:
@@ -393,10 +397,17 @@ class DemoSummary:
             f"{held or 'none'}",
             f"  off sale: {', '.join(self.delisted) or 'none'}",
         ]
+        lines.append("[bold]Delivery routes[/bold] (planner Routes and Fleet; `wms dispatch`):")
+        lines += [
+            f"  {plan}: {status}, {routed} stops on {used} vehicles"
+            + (f", {dropped} not routed" if dropped else "")
+            for plan, status, routed, used, dropped in self.route_plans
+        ] or ["  none yet: `wms dispatch plan --warehouse SHA --date YYYY-MM-DD`"]
         lines += [
             "[bold]URLs[/bold]",
             f"  handheld      {base}/handheld",
             f"  planner       {base}/planner",
+            f"  routes        {base}/planner/routes",
             f"  API docs      {base}/docs",
             f"  OpenAPI       {base}/openapi.json",
             f"  stock levels  {base}/api/v1/inventory-levels",
@@ -458,6 +469,16 @@ def describe_existing(engine: Engine) -> DemoSummary | None:
                     .order_by(Product.sku)
                 )
             ),
+            route_plans=[
+                (
+                    r.plan.id,
+                    r.plan.status,
+                    r.stops_routed,
+                    r.plan.vehicles_used or 0,
+                    r.stops_dropped,
+                )
+                for r in list_route_plans(s, limit=5)
+            ],
         )
 
 
@@ -571,6 +592,9 @@ def build_demo(engine: Engine, *, seed: int = 7, progress: Progress) -> DemoSumm
         uow.commit()
     with UnitOfWork(factory) as uow:
         build_procurement_demo(uow, rng, today.date())
+        uow.commit()
+    with UnitOfWork(factory) as uow:
+        build_routes_demo(uow, rng, today.date(), owner=api_key_owner(shop.id))
         uow.commit()
     summary = describe_existing(engine)
     assert summary is not None

@@ -16,7 +16,9 @@ from sqlalchemy import text
 from wms import __version__
 from wms.api import problems
 from wms.api.routers import (
+    allocations,
     catalog,
+    delivery_routes,
     events,
     fulfillments,
     inventory,
@@ -106,6 +108,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhook_routes,
         quality,
         procurement,
+        delivery_routes,
+        allocations,
     ):
         app.include_router(api.router, prefix="/api/v1")
     for pages in (handheld, handheld_inspections, planner):

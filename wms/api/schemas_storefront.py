@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from wms.api.schemas import Body, Code, Sku
 from wms.fulfillment.reservations import MAX_LINES, MAX_TTL_SECONDS
@@ -94,6 +94,21 @@ class ShipToIn(Body):
     longitude: Longitude
 
 
+ClockTime = Annotated[
+    str,
+    Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["09:00"], description="HH:MM"),
+]
+
+
+class DeliveryWindowIn(Body):
+    """When the customer takes deliveries, local time at the shipping warehouse."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+
+    start: ClockTime = Field(alias="from")
+    end: ClockTime = Field(alias="to")
+
+
 class OrderIn(Body):
     external_ref: ExternalRef
     lines: Annotated[list[LineIn], Field(min_length=1, max_length=MAX_LINES)]
@@ -104,6 +119,11 @@ class OrderIn(Body):
         "The order's lines must be the reservation's (SKU and quantity each).",
     )
     promised_by: date | None = None
+    delivery_window: DeliveryWindowIn | None = Field(
+        default=None,
+        description='`{"from": "HH:MM", "to": "HH:MM"}`: delivery routes reach the customer in '
+        "this window (local time at the shipping warehouse); `from` must be before `to`.",
+    )
     backorder: StrictBool | None = Field(
         default=None,
         description="Accept short lines as backordered (true) or refuse the order (false); "
@@ -140,6 +160,9 @@ class FulfillmentOut(BaseModel):
     shipped_at: datetime | None
     delivered_at: datetime | None
     lines: list[FulfillmentLineOut]
+    eta: datetime | None = Field(
+        default=None, description="Planned delivery, once the warehouse's route is dispatched."
+    )
 
 
 class OrderOut(BaseModel):
@@ -156,6 +179,9 @@ class OrderOut(BaseModel):
     lines: list[OrderLineOut]
     allocation: list[FulfillmentOut] = Field(
         description="Which warehouse ships which lines: one fulfilment order per warehouse."
+    )
+    delivery_window: dict[str, str] | None = Field(
+        default=None, description='`{"from": "HH:MM", "to": "HH:MM"}` when the order has one.'
     )
 
 

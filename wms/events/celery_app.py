@@ -24,6 +24,7 @@ from wms.db.engine import make_engine, make_session_factory
 from wms.events.delivery import DeliveryConfig, Ticket, deliver, fan_out_ids, queue_due, sweep
 from wms.events.jobs import JOBS, Job
 from wms.events.planning_tasks import register_planning
+from wms.events.routing_tasks import register_routing
 
 FAN_OUT = "wms.events.fan_out"
 DELIVER = "wms.events.deliver"
@@ -72,6 +73,7 @@ def create_celery(settings: Settings | None = None) -> Celery:
         _register(app, job, session_factory)
     _register_webhooks(app, DeliveryConfig.from_settings(settings), session_factory)
     register_planning(app, session_factory)
+    register_routing(app, session_factory)
     return app
 
 

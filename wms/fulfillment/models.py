@@ -7,7 +7,7 @@ more than was ordered or pick more than a task asked for.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from enum import StrEnum
 
 from sqlalchemy import (
@@ -19,6 +19,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Time,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -95,6 +96,11 @@ class Order(Base):
     __table_args__ = (
         CheckConstraint(_known("status", OrderStatus), name="status_known"),
         UniqueConstraint("owner", "external_ref"),
+        CheckConstraint(
+            "(delivery_window_from IS NULL) = (delivery_window_to IS NULL) "
+            "AND (delivery_window_from IS NULL OR delivery_window_from < delivery_window_to)",
+            name="delivery_window_valid",
+        ),
         Index("ix_orders_status", "status"),
     )
 
@@ -107,6 +113,9 @@ class Order(Base):
     latitude: Mapped[float] = mapped_column(Float)
     longitude: Mapped[float] = mapped_column(Float)
     promised_by: Mapped[date | None] = mapped_column(Date)
+    # When the customer takes deliveries, local time at the shipping warehouse; both or neither.
+    delivery_window_from: Mapped[time | None] = mapped_column(Time)
+    delivery_window_to: Mapped[time | None] = mapped_column(Time)
     reservation_id: Mapped[int | None] = mapped_column(ForeignKey("reservations.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -28,6 +28,7 @@ from wms.fulfillment.models import (
     Reservation,
 )
 from wms.fulfillment.views import (
+    DeliveryWindow,
     FulfillmentLineView,
     FulfillmentView,
     OrderLineView,
@@ -229,6 +230,7 @@ def order_view(session: Session, order: Order) -> OrderView:
                 tracking_number=f.tracking_number,
                 shipped_at=f.shipped_at,
                 delivered_at=f.delivered_at,
+                eta=f.eta,
                 lines=[
                     FulfillmentLineView(
                         line_no=line_no[fl.order_line_id],
@@ -242,7 +244,15 @@ def order_view(session: Session, order: Order) -> OrderView:
             )
             for f in shipments
         ],
+        delivery_window=_window(order),
     )
+
+
+def _window(order: Order) -> dict[str, str] | None:
+    start, end = order.delivery_window_from, order.delivery_window_to
+    if start is None or end is None:
+        return None
+    return DeliveryWindow(start, end).as_data()
 
 
 def product_of(session: Session, line: OrderLine) -> ProductRef:

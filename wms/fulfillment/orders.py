@@ -45,15 +45,22 @@ from wms.fulfillment.order_state import (
     settle_fulfilment,
     sync_status,
 )
-from wms.fulfillment.placement import PlacedLine, place
+from wms.fulfillment.placement import ORDER_POLICY, PlacedLine, place
 from wms.fulfillment.reallocation import UnknownOrderLine, backorder, reallocate
 from wms.fulfillment.reservations import commit_reserved, resolve_lines
-from wms.fulfillment.views import LineRequest, OrderView, ReservationView, ShipTo, as_data
+from wms.fulfillment.views import (
+    DeliveryWindow,
+    LineRequest,
+    OrderView,
+    ReservationView,
+    ShipTo,
+    as_data,
+)
 from wms.inventory import levels
 from wms.inventory.catalog import ProductRef, get_warehouse
 from wms.inventory.models import StockLevel, Warehouse
 from wms.inventory.queries import Page
-from wms.routing.allocation import DEFAULT_POLICY, AllocationPolicy
+from wms.routing.allocation import AllocationPolicy
 
 __all__ = [
     "DuplicateOrder",
@@ -102,8 +109,9 @@ def create_order(
     promised_by: date | None = None,
     backorder: bool | None = None,
     short_stock: ShortStock = ShortStock.REJECT,
-    policy: AllocationPolicy = DEFAULT_POLICY,
+    policy: AllocationPolicy = ORDER_POLICY,
     now: datetime | None = None,
+    delivery_window: DeliveryWindow | None = None,
 ) -> OrderView:
     """Receive an order and allocate it: from its reservation, or through the policy."""
     session = uow.session
@@ -113,6 +121,7 @@ def create_order(
         raise ValidationFailed("external_ref must be 1 to 128 characters", field="external_ref")
     products = resolve_lines(session, lines)
     _check_ship_to(ship_to)
+    _check_window(delivery_window)
     allow_backorder = backorder if backorder is not None else short_stock == ShortStock.BACKORDER
     # A savepoint: a refusal leaves nothing behind even for a caller that commits anyway.
     with session.begin_nested():
@@ -128,6 +137,7 @@ def create_order(
             allow_backorder=allow_backorder,
             policy=policy,
             now=now,
+            delivery_window=delivery_window,
         )
 
 
@@ -144,9 +154,10 @@ def _receive(
     allow_backorder: bool,
     policy: AllocationPolicy,
     now: datetime,
+    delivery_window: DeliveryWindow | None,
 ) -> OrderView:
     session = uow.session
-    order = _insert_order(session, owner, external_ref, ship_to, promised_by, now)
+    order = _insert_order(session, owner, external_ref, ship_to, promised_by, now, delivery_window)
     if reservation_id is not None:
         order.reservation_id, held = commit_reserved(
             uow,
@@ -285,7 +296,7 @@ def backordered_order_ids(session: Session, *, limit: int = 500) -> list[int]:
 
 
 def allocate_backordered(
-    uow: UnitOfWork, *, order_id: int, policy: AllocationPolicy = DEFAULT_POLICY
+    uow: UnitOfWork, *, order_id: int, policy: AllocationPolicy = ORDER_POLICY
 ) -> bool:
     """Allocate what the policy can of an order's backordered lines; True if any was."""
     session = uow.session
@@ -333,6 +344,7 @@ def _insert_order(
     ship_to: ShipTo,
     promised_by: date | None,
     now: datetime,
+    delivery_window: DeliveryWindow | None = None,
 ) -> Order:
     def existing() -> str | None:
         return session.scalar(
@@ -350,6 +362,8 @@ def _insert_order(
         latitude=ship_to.latitude,
         longitude=ship_to.longitude,
         promised_by=promised_by,
+        delivery_window_from=delivery_window.start if delivery_window else None,
+        delivery_window_to=delivery_window.end if delivery_window else None,
         created_at=now,
         updated_at=now,
     )
@@ -370,6 +384,15 @@ def _check_ship_to(ship_to: ShipTo) -> None:
         raise ValidationFailed("longitude must be between -180 and 180", field="ship_to.longitude")
     if not ship_to.name.strip():
         raise ValidationFailed("a recipient name is required", field="ship_to.name")
+
+
+def _check_window(window: DeliveryWindow | None) -> None:
+    if window is not None and not window.start < window.end:
+        raise ValidationFailed(
+            f"the delivery window must end after it starts, not "
+            f"{window.start:%H:%M} to {window.end:%H:%M}",
+            field="delivery_window",
+        )
 
 
 def _match(lines: Sequence[LineRequest], held: ReservationView) -> list[str]:

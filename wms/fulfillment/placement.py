@@ -21,6 +21,7 @@ from wms.inventory.errors import InsufficientStock, ShortLine
 from wms.inventory.ledger import LevelSnapshot
 from wms.inventory.levels import LevelLine
 from wms.inventory.models import StockLevel, Warehouse
+from wms.routing.allocate import LeastCostPolicy
 from wms.routing.allocation import (
     AllocationLine,
     AllocationPolicy,
@@ -30,6 +31,10 @@ from wms.routing.allocation import (
 )
 
 ATTEMPTS = 4
+
+# The storefront's online policy: each order's least-cost plan (shipping by great-circle distance,
+# fees per shipment and per split, lateness against the promised date), one order at a time.
+ORDER_POLICY = LeastCostPolicy()
 
 Hold = Callable[..., list[LevelSnapshot]]
 

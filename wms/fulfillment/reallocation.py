@@ -30,10 +30,10 @@ from wms.fulfillment.order_state import (
     release_fulfilments,
     settle_fulfilment,
 )
-from wms.fulfillment.placement import PlacedLine, place
+from wms.fulfillment.placement import ORDER_POLICY, PlacedLine, place
 from wms.inventory import levels
 from wms.inventory.stock import positive_quantity
-from wms.routing.allocation import DEFAULT_POLICY, AllocationPolicy
+from wms.routing.allocation import AllocationPolicy
 
 
 class UnknownOrderLine(NotFound):
@@ -49,7 +49,7 @@ def reallocate(
     order_line_id: int,
     quantity: int,
     actor: str,
-    policy: AllocationPolicy = DEFAULT_POLICY,
+    policy: AllocationPolicy = ORDER_POLICY,
 ) -> None:
     """Move ``quantity`` of an allocated line to another warehouse (a short pick's resolution).
 
@@ -75,7 +75,7 @@ def reallocate(
     assert code is not None
     _take_off(uow, line, shipment, fl, quantity)
     warehouse_id = placement.warehouse_ids[code]
-    moved = _split(session, order, line, quantity, OrderLineStatus.ALLOCATED, warehouse_id)
+    moved = split_line(session, order, line, quantity, OrderLineStatus.ALLOCATED, warehouse_id)
     release_fulfilments(session, order, [(moved, warehouse_id, quantity)])
     record_change(session, order, "order.allocated", actor)
 
@@ -85,7 +85,7 @@ def backorder(uow: UnitOfWork, *, order_line_id: int, quantity: int, actor: str)
     session = uow.session
     order, line, shipment, fl = _allocated_line(session, order_line_id, quantity)
     _take_off(uow, line, shipment, fl, quantity)
-    _split(session, order, line, quantity, OrderLineStatus.BACKORDERED, None)
+    split_line(session, order, line, quantity, OrderLineStatus.BACKORDERED, None)
     record_change(session, order, "order.backordered", actor)
 
 
@@ -143,7 +143,7 @@ def _take_off(
     settle_fulfilment(session, shipment)
 
 
-def _split(
+def split_line(
     session: Session,
     order: Order,
     line: OrderLine,

@@ -25,7 +25,7 @@ from wms.db.outbox import record_event, record_events
 from wms.db.uow import UnitOfWork
 from wms.errors import InvalidTransition, NotFound, ValidationFailed
 from wms.fulfillment.models import Reservation, ReservationLine, ReservationStatus
-from wms.fulfillment.placement import PlacedLine, place
+from wms.fulfillment.placement import ORDER_POLICY, PlacedLine, place
 from wms.fulfillment.views import (
     LineRequest,
     ReservationLineView,
@@ -36,7 +36,7 @@ from wms.inventory import levels
 from wms.inventory.catalog import ProductRef, codes, get_product, get_warehouse
 from wms.inventory.levels import LevelLine
 from wms.inventory.stock import positive_quantity
-from wms.routing.allocation import DEFAULT_POLICY, AllocationPolicy
+from wms.routing.allocation import AllocationPolicy
 
 MAX_LINES = 500
 DEFAULT_TTL_SECONDS = 900
@@ -80,7 +80,7 @@ def create_reservation(
     max_ttl_seconds: int = MAX_TTL_SECONDS,
     warehouse: str | None = None,
     ship_to: tuple[float, float] | None = None,
-    policy: AllocationPolicy = DEFAULT_POLICY,
+    policy: AllocationPolicy = ORDER_POLICY,
     now: datetime | None = None,
 ) -> ReservationView:
     """Hold every line at warehouses the policy picks, or nothing (``InsufficientStock``)."""

@@ -7,7 +7,7 @@ turns one into the JSON-safe dict that events carry and the API answers with.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 
@@ -42,6 +42,17 @@ class ShipTo:
             "postal_code": self.postal_code,
             "country": self.country,
         }
+
+
+@dataclass(frozen=True)
+class DeliveryWindow:
+    """When the customer takes deliveries: local clock times at the shipping warehouse."""
+
+    start: time
+    end: time
+
+    def as_data(self) -> dict[str, str]:
+        return {"from": self.start.strftime("%H:%M"), "to": self.end.strftime("%H:%M")}
 
 
 @dataclass(frozen=True)
@@ -94,6 +105,7 @@ class FulfillmentView:
     shipped_at: datetime | None
     delivered_at: datetime | None
     lines: list[FulfillmentLineView]
+    eta: datetime | None = None  # planned delivery, once its route plan was dispatched
 
 
 @dataclass(frozen=True)
@@ -108,6 +120,7 @@ class OrderView:
     updated_at: datetime
     lines: list[OrderLineView]
     allocation: list[FulfillmentView] = field(default_factory=list)
+    delivery_window: dict[str, str] | None = None  # {"from": "HH:MM", "to": "HH:MM"}
 
 
 def as_data(view: object) -> dict[str, Any]:

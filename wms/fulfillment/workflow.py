@@ -157,6 +157,7 @@ def fulfillment_payload(session: Session, fulfillment: FulfillmentOrder) -> dict
         "packed_at": _iso(fulfillment.packed_at),
         "shipped_at": _iso(fulfillment.shipped_at),
         "delivered_at": _iso(fulfillment.delivered_at),
+        "eta": _iso(fulfillment.eta),
     }
 
 

@@ -116,6 +116,7 @@ class FulfillmentOut(BaseModel):
     packed_at: datetime | None
     shipped_at: datetime | None
     delivered_at: datetime | None
+    eta: datetime | None = None
     lines: list[LineOut]
     packages: list[PackageOut]
     tasks: list[PickTaskOut]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, status
@@ -14,7 +15,7 @@ from wms.api.schemas_storefront import OrderIn, OrderOut, OrderPageOut, problem_
 from wms.db.uow import UnitOfWork
 from wms.fulfillment import orders
 from wms.fulfillment.models import OrderStatus
-from wms.fulfillment.views import LineRequest, OrderView, ShipTo
+from wms.fulfillment.views import DeliveryWindow, LineRequest, OrderView, ShipTo
 
 router = APIRouter(tags=["orders"])
 
@@ -39,7 +40,9 @@ def _out(view: OrderView) -> dict[str, Any]:
     "(`allocation`). Short stock is refused with 409 `insufficient_stock` listing every short "
     "line (nothing is written) or, with `backorder` (or the server's setting), the short lines "
     "are accepted as backordered. `external_ref` is unique per API key: a second order with it "
-    "is 409 `duplicate_order` naming the first. Takes an `Idempotency-Key`.",
+    "is 409 `duplicate_order` naming the first. An optional `delivery_window` "
+    '`{"from": "HH:MM", "to": "HH:MM"}` bounds when delivery routes reach the customer. '
+    "Takes an `Idempotency-Key`.",
     responses=problem_responses(400, 409, 422),
 )
 def create_order(
@@ -71,6 +74,7 @@ def create_order(
             promised_by=body.promised_by,
             backorder=body.backorder,
             short_stock=orders.ShortStock(settings.short_stock),
+            delivery_window=_window(body),
         )
         return _out(view)
 
@@ -82,6 +86,13 @@ def create_order(
         work=work,
         status_code=status.HTTP_201_CREATED,
     )
+
+
+def _window(body: OrderIn) -> DeliveryWindow | None:
+    if body.delivery_window is None:
+        return None
+    start, end = body.delivery_window.start, body.delivery_window.end
+    return DeliveryWindow(time.fromisoformat(start), time.fromisoformat(end))
 
 
 @router.get(

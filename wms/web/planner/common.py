@@ -25,6 +25,8 @@ NAV: tuple[tuple[str, str], ...] = (
     ("/planner/suppliers", "Suppliers"),
     ("/planner/plans", "Plans"),
     ("/planner/purchase-orders", "Purchase orders"),
+    ("/planner/routes", "Routes"),
+    ("/planner/fleet", "Fleet"),
     ("/planner/inspections", "Inspections"),
     ("/planner/ncrs", "NCRs"),
     ("/planner/quality/blocks", "Delisting"),
@@ -50,6 +52,11 @@ NOTICES: Mapping[str, str] = {
     "po-cancelled": "Purchase order cancelled.",
     "po-closed": "Purchase order closed.",
     "ordered": "Purchase orders created from the approved lines, as drafts to approve.",
+    "routes-queued": "Route plan queued; the routes appear when the solver is done.",
+    "routes-dispatched": "Routes dispatched: every routed delivery has its ETA, sent to the storefront.",
+    "routes-cancelled": "Route plan cancelled.",
+    "vehicle-added": "Vehicle added to the fleet.",
+    "vehicle-saved": "Vehicle saved.",
 }
 
 _STATUS = {

@@ -1,5 +1,5 @@
-"""The planner's router: sign-in, suppliers, plans, purchase orders, inspections, NCRs and
-quality tools under /planner."""
+"""The planner's router: sign-in, suppliers, plans, purchase orders, inspections, NCRs, quality
+tools, delivery routes and the fleet under /planner."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from fastapi.responses import RedirectResponse
 
 from wms.web.planner import (
     auth,
+    delivery_routes,
+    fleet,
     inspections,
     ncrs,
     plan_actions,
@@ -43,5 +45,7 @@ for part in (
     inspections,
     ncrs,
     quality,
+    delivery_routes,
+    fleet,
 ):
     router.include_router(part.router)
