@@ -157,11 +157,15 @@ def _validate_vehicle(vehicle: Vehicle) -> None:
     where = f"vehicle {vehicle.id}"
     if not 0 < vehicle.capacity_weight < math.inf:
         _fail(
-            f"{where}: weight capacity must be a number above 0", "capacity_weight", vehicle=vehicle.id
+            f"{where}: weight capacity must be a number above 0",
+            "capacity_weight",
+            vehicle=vehicle.id,
         )
     if vehicle.capacity_volume is not None and not 0 < vehicle.capacity_volume < math.inf:
         _fail(
-            f"{where}: volume capacity must be a number above 0", "capacity_volume", vehicle=vehicle.id
+            f"{where}: volume capacity must be a number above 0",
+            "capacity_volume",
+            vehicle=vehicle.id,
         )
     if not (math.isfinite(vehicle.shift_start) and vehicle.shift_start <= vehicle.shift_end):
         _fail(f"{where}: the shift ends before it starts", "shift", vehicle=vehicle.id)
