@@ -9,11 +9,13 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
+from tests import factories
 from tests.conftest import Database
 from tests.integration.api.conftest import assert_problem, bearer
 from tests.integration.fulfillment.support import level, levels_picture, stock_up
 from wms.api.app import create_app
 from wms.config import Settings
+from wms.inventory import stock
 
 
 @pytest.fixture
@@ -305,3 +307,27 @@ def test_every_storefront_operation_is_documented(openapi: dict[str, Any]) -> No
         if method != "get":
             names = [p["name"] for p in operation.get("parameters", [])]
             assert "Idempotency-Key" in names, path
+
+
+def test_an_order_is_allocated_by_the_least_cost_solver_not_the_nearest_full_warehouse(
+    client: TestClient, pg: Database, shop: dict[str, str]
+) -> None:
+    """Only Beijing holds both SKUs. The old rule shipped all 7 units from there, 1,070 km
+    away; the solver ships the 6 mugs from Shanghai, next to the customer, and the tea from
+    Beijing: two shipments cost less than 7 units carried across the country."""
+    with pg.uow() as uow:
+        for code in ("SHA", "PEK"):
+            factories.warehouse(uow, code, bins=2)
+        for sku in ("MUG", "TEA"):
+            factories.product(uow, sku)
+        for sku, code in (("MUG", "SHA"), ("MUG", "PEK"), ("TEA", "PEK")):
+            stock.receive(uow, sku=sku, quantity=10, warehouse=code, location="B01", actor="t")
+        uow.commit()
+    body = new_order(lines=[{"sku": "MUG", "quantity": 6}, {"sku": "TEA", "quantity": 1}])
+    response = post(client, "/orders", shop, body)
+    assert response.status_code == 201, response.text
+    placed = {ln["sku"]: ln["warehouse"] for ln in response.json()["lines"]}
+    assert placed == {"MUG": "SHA", "TEA": "PEK"}
+    assert sorted(s["warehouse"] for s in response.json()["allocation"]) == ["PEK", "SHA"]
+    assert level(pg, "MUG", "SHA")["committed"] == 6
+    assert level(pg, "MUG", "PEK")["committed"] == 0
