@@ -130,7 +130,7 @@ def dispatch_plan(
 
 def _print_plan(view: RoutePlanView) -> None:
     console.print(
-        f"{view.id}: {view.stops_routed} stops on {len(view.trips)} vehicles, "
+        f"{view.id}: {view.stops_routed} stops on {len(view.trips)} vehicle{'' if len(view.trips) == 1 else 's'}, "
         f"{view.distance_km or 0:,.1f} km, cost {view.cost or 0:,.2f}, "
         f"{len(view.dropped)} dropped ({view.solver_method}, {view.solver_seconds or 0:.1f} s)",
         markup=False,

@@ -399,7 +399,7 @@ class DemoSummary:
         ]
         lines.append("[bold]Delivery routes[/bold] (planner Routes and Fleet; `wms dispatch`):")
         lines += [
-            f"  {plan}: {status}, {routed} stops on {used} vehicles"
+            f"  {plan}: {status}, {routed} stops on {used} vehicle{'' if used == 1 else 's'}"
             + (f", {dropped} not routed" if dropped else "")
             for plan, status, routed, used, dropped in self.route_plans
         ] or ["  none yet: `wms dispatch plan --warehouse SHA --date YYYY-MM-DD`"]

@@ -279,9 +279,7 @@ def store(session: Session, plan: RoutePlan, inputs: DayInputs, solved: Solved) 
     plan.solver_seconds = result.seconds
     plan.solver_summary = result.summary()
     routed = sum(len(r.visits) for r in result.routes)
-    plan.progress_message = (
-        f"{routed} stops on {result.vehicles_used} vehicles, {len(dropped)} dropped"
-    )
+    plan.progress_message = f"{routed} stops on {result.vehicles_used} vehicle{'' if result.vehicles_used == 1 else 's'}, {len(dropped)} dropped"
     plan.finished_at = utcnow()
     session.flush()
 

@@ -39,7 +39,7 @@ def text_sheet(plan: RoutePlanView) -> str:
     lines = [heading(plan)]
     if plan.distance_km is not None:
         lines.append(
-            f"{plan.stops_routed} stops on {len(plan.trips)} vehicles, "
+            f"{plan.stops_routed} stops on {len(plan.trips)} vehicle{'' if len(plan.trips) == 1 else 's'}, "
             f"{plan.distance_km:,.1f} km, cost {plan.cost or 0:,.2f}"
             + (f"; dispatched {plan.clock(plan.dispatched_at)}" if plan.dispatched_at else "")
         )
