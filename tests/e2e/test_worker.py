@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import redis
 
 from tests import factories
 from tests.conftest import Database
+from tests.workers import celery_worker
 from wms.config import Settings
 from wms.events.celery_app import create_celery
 from wms.events.inprocess import InProcessScheduler
@@ -24,31 +19,8 @@ BROKER = "redis://127.0.0.1:6379/14"
 
 @pytest.fixture
 def worker(pg: Database) -> Iterator[Settings]:
-    redis.Redis.from_url(BROKER).flushdb()
-    env = {
-        **os.environ,
-        "WMS_DATABASE_URL": pg.url,
-        "WMS_BROKER_URL": BROKER,
-        "WMS_SECRET_KEY": "t",
-    }
-    wms = Path(sys.executable).parent / "wms"
-    process = subprocess.Popen(
-        [str(wms), "worker", "--concurrency", "1", "--loglevel", "WARNING"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        yield Settings(database_url=pg.url, broker_url=BROKER, secret_key="t", _env_file=None)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-        redis.Redis.from_url(BROKER).flushdb()
+    with celery_worker(pg, BROKER) as settings:
+        yield settings
 
 
 def test_the_worker_verifies_the_ledger_and_reports_a_tampered_quant(

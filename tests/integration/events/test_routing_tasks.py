@@ -4,20 +4,15 @@ broker, and the sweep relaunches lost launches and fails plans whose worker died
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-import redis
 
 from tests.conftest import Database
 from tests.integration.fulfillment.delivery_support import DAY, FAST, delivery_day
+from tests.workers import celery_worker
 from wms.config import Settings
 from wms.db.base import utcnow
 from wms.events.celery_app import create_celery
@@ -109,31 +104,8 @@ def test_the_sweep_relaunches_lost_launches_and_fails_plans_whose_worker_died(
 
 @pytest.fixture
 def worker(pg: Database) -> Iterator[Settings]:
-    redis.Redis.from_url(BROKER).flushdb()
-    env = {
-        **os.environ,
-        "WMS_DATABASE_URL": pg.url,
-        "WMS_BROKER_URL": BROKER,
-        "WMS_SECRET_KEY": "t",
-    }
-    wms = Path(sys.executable).parent / "wms"
-    process = subprocess.Popen(
-        [str(wms), "worker", "--concurrency", "1", "--loglevel", "WARNING"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        yield Settings(database_url=pg.url, broker_url=BROKER, secret_key="t", _env_file=None)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-        redis.Redis.from_url(BROKER).flushdb()
+    with celery_worker(pg, BROKER) as settings:
+        yield settings
 
 
 @pytest.mark.slow
