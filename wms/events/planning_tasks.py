@@ -134,6 +134,23 @@ def sweep_plans(
     return {"relaunched": len(waiting), "failed": len(failed)}
 
 
+_launcher_lock = threading.Lock()
+
+
+def plan_launcher(state: Any) -> PlanLauncher:
+    """The app's plan launcher (``state.plan_launcher``, shared by the API and the planner UI),
+    built on first use: Celery with a broker, else a thread, which first picks up the runs an
+    earlier server process left queued (beat does that with Celery)."""
+    with _launcher_lock:
+        found: PlanLauncher | None = getattr(state, "plan_launcher", None)
+        if found is None:
+            found = launcher_for(state.settings, state.session_factory)
+            state.plan_launcher = found
+            if isinstance(found, ThreadPlanLauncher):
+                sweep_plans(state.session_factory, found.launch)
+    return found
+
+
 def register_planning(app: Any, session_factory: Callable[[], sessionmaker[Session]]) -> None:
     """Register the planning tasks and the sweep on a Celery app."""
 

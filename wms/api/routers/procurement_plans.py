@@ -3,7 +3,6 @@ and projections, then edit, approve, reject and order the proposals."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import asdict
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -19,12 +18,7 @@ from wms.api.schemas import Body, Code, Sku
 from wms.api.schemas_storefront import problem_responses
 from wms.api.writes import actor, write
 from wms.db.uow import UnitOfWork
-from wms.events.planning_tasks import (
-    PlanLauncher,
-    ThreadPlanLauncher,
-    launcher_for,
-    sweep_plans,
-)
+from wms.events.planning_tasks import plan_launcher
 from wms.inventory.stock import MAX_QUANTITY
 from wms.procurement import plan_views, proposals, replenishment_runs
 from wms.procurement.plan_parameters import MAX_BUDGET, PlanParameters
@@ -35,21 +29,6 @@ router = APIRouter(tags=["planning"])
 WRITE_ERRORS = problem_responses(400, 404, 409, 422)
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 ProposalStatus = Literal["proposed", "approved", "rejected", "ordered"]
-_launcher_lock = threading.Lock()
-
-
-def launcher(request: Request) -> PlanLauncher:
-    """The app's plan launcher, built on first use: Celery with a broker, else a thread, which
-    first picks up the runs an earlier server process left queued (beat does that with Celery)."""
-    state = request.app.state
-    with _launcher_lock:
-        found: PlanLauncher | None = getattr(state, "plan_launcher", None)
-        if found is None:
-            found = launcher_for(state.settings, state.session_factory)
-            state.plan_launcher = found
-            if isinstance(found, ThreadPlanLauncher):
-                sweep_plans(state.session_factory, found.launch)
-    return found
 
 
 # Run and proposal ids in the path that do not exist are 404s; proposal ids in a body are 422s.
@@ -91,7 +70,7 @@ def post_plan_run(
 
     response = _write(request, principal, idempotency_key, body, work, status.HTTP_202_ACCEPTED)
     if created:  # committed (a replayed answer launches nothing)
-        launcher(request).launch(created[-1])
+        plan_launcher(request.app.state).launch(created[-1])
     return response
 
 

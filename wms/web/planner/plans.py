@@ -4,7 +4,6 @@ answer and its proposals grouped by supplier."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -17,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from wms.auth.services import UserRef
 from wms.errors import NotFound, ValidationFailed, WmsError
-from wms.events.planning_tasks import PlanLauncher, launcher_for
+from wms.events.planning_tasks import plan_launcher
 from wms.inventory.models import Warehouse
 from wms.procurement.plan_parameters import PlanParameters
 from wms.procurement.plan_views import (
@@ -35,7 +34,6 @@ from wms.web.planner.common import (
     Fmt,
     FormState,
     error_status,
-    factory,
     not_found,
     page,
     parse_int,
@@ -58,23 +56,11 @@ ORDER = FormState("order", ())
 LIST_LIMIT = 100
 EDITABLE = ("proposed", "approved")
 DECIDABLE = ("proposed", "approved", "rejected")
-_launcher_lock = threading.Lock()
 
 
 def quantity_form(proposal_id: int) -> FormState:
     """The inline form that changes one proposal's quantity."""
     return FormState(f"qty-{proposal_id}", ("quantity",), aliases={"proposal_id": "quantity"})
-
-
-def plan_launcher(request: Request) -> PlanLauncher:
-    """The app's plan launcher (shared with the API's, on ``app.state.plan_launcher``)."""
-    state = request.app.state
-    with _launcher_lock:
-        found: PlanLauncher | None = getattr(state, "plan_launcher", None)
-        if found is None:
-            found = launcher_for(state.settings, factory(request))
-            state.plan_launcher = found
-    return found
 
 
 def parse_run_id(text: str) -> int:
@@ -211,7 +197,9 @@ def run_a_plan(
         )
     except WmsError as exc:
         return _plans_page(request, user, form=form.failed(exc), status_code=error_status(exc))
-    plan_launcher(request).launch(run_id)  # after the commit: the run exists for the worker
+    plan_launcher(request.app.state).launch(
+        run_id
+    )  # after the commit: the run exists for the worker
     return redirect(f"/planner/plans/{run_id}?done=plan-queued")
 
 
